@@ -56,6 +56,8 @@ export interface Tensor {
   datatype: Datatype;
   shape: number[];
   data: TensorData;
+  /** Per-tensor protocol parameters (e.g. Triton's `binary_data_size`), when the wire carried any. */
+  parameters?: Parameters;
 }
 
 /** The protocol-neutral request every front end (REST, gRPC) translates into. */

@@ -28,6 +28,11 @@ export interface RegistryStore {
   deleteVersionTag(name: string, version: number, key: string): Promise<void>;
   /** Metrics may be added after registration (evaluation results); an existing key is overwritten. */
   setVersionMetric(name: string, version: number, key: string, value: number): Promise<void>;
+  /**
+   * True if any version of any model references this SHA-256, as its artifact or its reference
+   * dataset: the registry deletes a blob from the artifact store only when this is false.
+   */
+  artifactInUse(sha256: string): Promise<boolean>;
 
   /** Points the alias at the version (which must exist) and records the move in the history. */
   setAlias(name: string, alias: string, version: number, actor?: string | null): Promise<AliasEvent>;

@@ -1,0 +1,75 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+
+export interface LoadResult {
+  rps: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+/** Median of a list of numbers. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** Prints rows as an aligned table. */
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = rows.map((r) => r.map(String));
+  const w = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padStart(w[i] ?? 0)).join(' | ')} |`;
+  return [line(headers), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...cells.map(line)].join('\n');
+}
+
+export const hasWrk = () => spawnSync('wrk', ['--version']).error === undefined;
+
+const WRK_SCRIPT = `
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = os.getenv("BENCH_BODY")
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+`;
+
+/** Drives a POST endpoint at a fixed concurrency (wrk when installed: µs resolution; autocannon otherwise). */
+export async function load(url: string, body: string, connections: number, seconds: number): Promise<LoadResult> {
+  if (hasWrk()) {
+    const script = join(tmpdir(), 'berth-bench.lua');
+    writeFileSync(script, WRK_SCRIPT);
+    const r = spawnSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', script, url], {
+      env: { ...process.env, BENCH_BODY: body },
+      encoding: 'utf8',
+    });
+    const m = /RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(r.stdout);
+    if (!m) throw new Error(`wrk failed: ${r.stderr || r.stdout}`);
+    const [, n, durUs, p50, p95, p99, errs] = m.map(Number) as number[];
+    return { rps: (n as number) / ((durUs as number) / 1e6), p50Ms: (p50 as number) / 1000, p95Ms: (p95 as number) / 1000, p99Ms: (p99 as number) / 1000, errors: errs as number };
+  }
+  const r = await autocannon({ url, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections, duration: seconds });
+  return { rps: r.requests.average, p50Ms: r.latency.p50, p95Ms: r.latency.p97_5, p99Ms: r.latency.p99, errors: r.errors + r.non2xx };
+}
+
+/** Starts a child process and waits for a line matching `ready`. */
+export function startProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) resolve({ child, match: m });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${cmd} exited (${code}) before it was ready:\n${out}`)));
+  });
+}

@@ -1,0 +1,17 @@
+// npm run bench -- <name> [options]: runs one benchmark and prints its table.
+import { servingBench } from './serving.js';
+
+const benches: Record<string, (args: string[]) => Promise<void>> = {
+  serving: servingBench,
+  protocol: async () => {
+    await import('./protocol.js');
+  },
+};
+
+const [name, ...args] = process.argv.slice(2);
+const run = name ? benches[name] : undefined;
+if (!run) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [options]\n`);
+  process.exit(1);
+}
+await run(args);

@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import pino from 'pino';
+import type { BerthCore } from '../../core.js';
+import { openCore } from '../../core.js';
+import { buildWeatherDemo } from '../../demo/index.js';
+import { startServer } from '../../server.js';
+import { type GlobalOptions, optionsOf } from '../context.js';
+import { fail } from '../output.js';
+
+interface ServeFlags {
+  host: string;
+  port: number;
+  bodyLimit: number;
+  logLevel: string;
+}
+
+/** Parses `16MiB`, `512k`, `1048576` into bytes. */
+export function parseSize(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`expected a size like 16MiB or 1048576, got '${value}'`);
+  const unit = (m[2] ?? 'b').toLowerCase()[0] as 'b' | 'k' | 'm' | 'g';
+  const bytes = Math.floor(Number(m[1]) * { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit]);
+  if (bytes < 1) throw new InvalidArgumentError(`size must be at least 1 byte, got '${value}'`);
+  return bytes;
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port 0-65535, got '${value}'`);
+  return n;
+}
+
+const serveOptions = (cmd: Command) =>
+  cmd
+    .option('--host <host>', 'address to bind (beyond loopback, API tokens are required)', '127.0.0.1')
+    .option('--port <port>', 'HTTP port (0 = any free port)', parsePort, 8000)
+    .option('--body-limit <size>', 'largest inference request body', parseSize, 16 * 1024 * 1024)
+    .option('--log-level <level>', 'pino log level (debug logs every request)', process.env.BERTH_LOG_LEVEL ?? 'info');
+
+/** Runs the server until SIGINT/SIGTERM, then closes it cleanly. */
+async function serve(core: BerthCore, o: ServeFlags, after?: (url: string) => void): Promise<void> {
+  const logger = pino({ level: o.logLevel, base: { service: 'berth' } });
+  const server = await startServer(core, { host: o.host, port: o.port, bodyLimit: o.bodyLimit, logger });
+  after?.(server.url);
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await server.close();
+    await core.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** `berth serve` and `berth demo`. */
+export function serveCommands(program: Command): void {
+  serveOptions(program.command('serve').description('serve registered models over the Open Inference Protocol v2 (REST)')).action(
+    async (_o, cmd: Command) => {
+      const o = optionsOf<ServeFlags>(cmd);
+      try {
+        const core = await openCore({ home: o.home, storeUri: o.store });
+        await serve(core, o);
+      } catch (e) {
+        fail(e, false);
+      }
+    },
+  );
+
+  serveOptions(
+    program
+      .command('demo')
+      .description('build the Seattle-weather demo model, register it as "weather" (alias champion) and serve it')
+      .option('--no-serve', 'build and register only'),
+  ).action(async (_o, cmd: Command) => {
+    const o = optionsOf<ServeFlags & GlobalOptions & { serve: boolean }>(cmd);
+    try {
+      const core = await openCore({ home: o.home, storeUri: o.store });
+      const demo = await buildWeatherDemo(join(core.config.home, 'demo'));
+      const sha = createHash('sha256')
+        .update(await readFile(demo.modelPath))
+        .digest('hex');
+      const existing = (await core.registry.getModel('weather'))
+        ? (await core.registry.listVersions('weather')).find((v) => v.sha256 === sha)
+        : undefined;
+      const mv =
+        existing ??
+        (await core.registry.register('weather', { path: demo.modelPath }, {
+          alias: 'champion',
+          description: 'Seattle weather classifier (softmax regression on 2012-2014), demo',
+          source: demo.modelPath,
+          metrics: { train_accuracy: demo.trainAccuracy, accuracy_2015: demo.liveAccuracy },
+          tags: { dataset: 'vega-datasets/seattle-weather.csv', features: demo.featureNames.join(',') },
+          lineage: { training_data: '2012-2014', trainer: 'berth demo (src/demo)' },
+          reference: { path: demo.referencePath, labelColumn: 'weather' },
+        }));
+      process.stdout.write(
+        `Demo model weather:${mv.version} ${existing ? 'already registered' : 'registered'} ` +
+          `(train accuracy ${demo.trainAccuracy.toFixed(3)}, 2015 accuracy ${demo.liveAccuracy.toFixed(3)}).\n`,
+      );
+      if (!o.serve) return await core.close();
+      await serve(core, o, (url) => {
+        process.stdout.write(
+          `\nServing on ${url}. Try:\n\n  curl -s ${url}/v2/models/weather/infer -H 'content-type: application/json' \\\n` +
+            `    -d '{"inputs":[{"name":"features","shape":[2,4],"datatype":"FP32","data":[[0,12.8,5,4.7],[10.9,10.6,2.8,4.5]]}]}'\n\n`,
+        );
+      });
+    } catch (e) {
+      fail(e, false);
+    }
+  });
+}

@@ -1,0 +1,52 @@
+import { LocalManagement } from './api/index.js';
+import { SqliteTokenStore, type TokenStore, Tokens } from './auth/index.js';
+import { type BerthConfig, resolveConfig } from './config.js';
+import { errors } from './errors.js';
+import { LocalArtifactStore, openRegistryStore, Registry } from './registry/index.js';
+import { inspectOnnx, OnnxRuntime } from './runtime/index.js';
+
+/** The in-process core that the server, the CLI and the dashboard are thin shells over. */
+export interface BerthCore {
+  config: BerthConfig;
+  registry: Registry;
+  tokens: Tokens;
+  runtime: OnnxRuntime;
+  management: LocalManagement;
+  /** Called by front ends after a change that moves what a model name resolves to. */
+  onChange(listener: () => void): void;
+  close(): Promise<void>;
+}
+
+/** Opens the token store that lives beside the registry metadata (same URI). */
+function openTokenStore(uri: string): TokenStore {
+  if (uri === 'sqlite::memory:') return new SqliteTokenStore(':memory:');
+  if (uri.startsWith('sqlite://')) return new SqliteTokenStore(uri.slice('sqlite://'.length));
+  throw errors.badRequest(`unsupported store URI '${uri}' (available: sqlite://PATH)`, 'store');
+}
+
+/** Opens the stores under the configured home and wires the core services together. */
+export async function openCore(opts: { home?: string; storeUri?: string } = {}): Promise<BerthCore> {
+  const config = resolveConfig(opts);
+  const store = await openRegistryStore(config.storeUri);
+  const tokenStore = openTokenStore(config.storeUri);
+  const artifacts = new LocalArtifactStore(config.artifactsDir);
+  const runtime = new OnnxRuntime();
+  const registry = new Registry(store, artifacts, { inspect: inspectOnnx });
+  const tokens = new Tokens(tokenStore);
+  const listeners: (() => void)[] = [];
+  const management = new LocalManagement(registry, tokens, () => {
+    for (const l of listeners) l();
+  });
+  return {
+    config,
+    registry,
+    tokens,
+    runtime,
+    management,
+    onChange: (l) => listeners.push(l),
+    close: async () => {
+      await store.close();
+      await tokenStore.close();
+    },
+  };
+}

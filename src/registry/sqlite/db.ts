@@ -1,0 +1,210 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { errors } from '../../errors.js';
+import type { AliasEvent, Model, ModelVersion } from '../types.js';
+import {
+  type AliasRow,
+  groupByOwner,
+  type KeyValueRow,
+  type ModelRow,
+  toModel,
+  toVersion,
+  type VersionRow,
+} from './rows.js';
+import { migrate } from './schema.js';
+
+/** Current time as ISO 8601 UTC. */
+export const now = (): string => new Date().toISOString();
+
+/**
+ * The SQLite connection under SqliteRegistryStore: opening and pragmas, cached statements,
+ * transactions, and the lookups every operation shares (find/require, row loading).
+ */
+export class RegistryDb {
+  readonly path: string;
+  readonly schemaVersion: number;
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Opens the database (creating parent directories), sets pragmas and migrates the schema. */
+  constructor(path: string, busyTimeoutMs: number) {
+    this.path = path === ':memory:' ? path : resolve(path);
+    if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+    this.db = new Database(this.path);
+    try {
+      // Set first: the pragmas and migration below may have to wait for another process's lock.
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+      this.db.pragma('journal_mode = WAL'); // ':memory:' stays in 'memory' mode, which is fine
+      this.db.pragma('synchronous = NORMAL'); // see SqliteRegistryStore for why this is safe
+      this.db.pragma('foreign_keys = ON');
+      this.schemaVersion = migrate(this.db);
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
+  }
+
+  /** Closes the connection (idempotent). */
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** A cached prepared statement. */
+  q(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  /** Runs `fn` in BEGIN IMMEDIATE: the write lock is taken up front, so reads inside it stay current. */
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** Bumps the model's updated_at. */
+  touch(modelId: number): void {
+    this.q('UPDATE models SET updated_at = ? WHERE id = ?').run(now(), modelId);
+  }
+
+  /** The model's row, if it exists. */
+  findModel(name: string): ModelRow | undefined {
+    return this.q('SELECT * FROM models WHERE name = ?').get(name) as ModelRow | undefined;
+  }
+
+  /** The model's row, or NOT_FOUND. */
+  requireModel(name: string): ModelRow {
+    const row = this.findModel(name);
+    if (row === undefined) throw errors.notFound(`model '${name}' not found`);
+    return row;
+  }
+
+  /** Whether the model has this version. */
+  versionExists(modelId: number, version: number): boolean {
+    return this.q('SELECT 1 FROM versions WHERE model_id = ? AND version = ?').get(modelId, version) !== undefined;
+  }
+
+  /** The model's row, or NOT_FOUND for a missing model or version. */
+  requireVersion(name: string, version: number): ModelRow {
+    const model = this.requireModel(name);
+    if (!this.versionExists(model.id, version)) throw errors.notFound(`model '${name}' has no version ${version}`);
+    return model;
+  }
+
+  /** The alias row, if it exists. */
+  findAlias(modelId: number, alias: string): AliasRow | undefined {
+    return this.q('SELECT * FROM aliases WHERE model_id = ? AND alias = ?').get(modelId, alias) as AliasRow | undefined;
+  }
+
+  /** The alias row, or NOT_FOUND. */
+  requireAlias(model: ModelRow, alias: string): AliasRow {
+    const row = this.findAlias(model.id, alias);
+    if (row === undefined) throw errors.notFound(`model '${model.name}' has no alias '${alias}'`);
+    return row;
+  }
+
+  /** Aliases pointing at `version` (any version when undefined), sorted. */
+  aliasNames(modelId: number, version?: number): string[] {
+    const rows =
+      version === undefined
+        ? this.q('SELECT alias FROM aliases WHERE model_id = ? ORDER BY alias').all(modelId)
+        : this.q('SELECT alias FROM aliases WHERE model_id = ? AND version = ? ORDER BY alias').all(modelId, version);
+    return (rows as { alias: string }[]).map((r) => r.alias);
+  }
+
+  /** Appends an event to the alias history and returns it. */
+  recordAliasEvent(
+    model: ModelRow,
+    alias: string,
+    version: number | null,
+    previousVersion: number | null,
+    action: AliasEvent['action'],
+    actor: string | null,
+  ): AliasEvent {
+    const at = now();
+    const { lastInsertRowid } = this.q(
+      `INSERT INTO alias_history (model_id, alias, version, previous_version, action, actor, at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(model.id, alias, version, previousVersion, action, actor, at);
+    this.touch(model.id);
+    return { id: Number(lastInsertRowid), model: model.name, alias, version, previousVersion, action, actor, at };
+  }
+
+  /** Every model, with tags, aliases and latest version, in a fixed number of queries. */
+  listModels(): Model[] {
+    const rows = this.q('SELECT * FROM models ORDER BY name').all() as ModelRow[];
+    const tags = groupByOwner(
+      this.q('SELECT model_id AS owner, key, value FROM model_tags').all() as KeyValueRow<string>[],
+    );
+    const aliases = groupByOwner(
+      this.q('SELECT model_id AS owner, alias AS key, version AS value FROM aliases').all() as KeyValueRow<number>[],
+    );
+    const latest = new Map(
+      (this.q('SELECT model_id AS id, max(version) AS v FROM versions GROUP BY model_id').all() as LatestRow[]).map(
+        (r) => [r.id, r.v],
+      ),
+    );
+    return rows.map((r) => toModel(r, tags.get(r.id) ?? {}, aliases.get(r.id) ?? {}, latest.get(r.id) ?? null));
+  }
+
+  /** One model with its tags, aliases and latest version. */
+  loadModel(row: ModelRow): Model {
+    const tags = groupByOwner(
+      this.q('SELECT model_id AS owner, key, value FROM model_tags WHERE model_id = ?').all(
+        row.id,
+      ) as KeyValueRow<string>[],
+    );
+    const aliases = groupByOwner(
+      this.q('SELECT model_id AS owner, alias AS key, version AS value FROM aliases WHERE model_id = ?').all(
+        row.id,
+      ) as KeyValueRow<number>[],
+    );
+    return toModel(row, tags.get(row.id) ?? {}, aliases.get(row.id) ?? {}, this.latestVersion(row.id));
+  }
+
+  /** The highest existing version number, or null. */
+  latestVersion(modelId: number): number | null {
+    return (this.q('SELECT max(version) AS v FROM versions WHERE model_id = ?').get(modelId) as { v: number | null })
+      .v;
+  }
+
+  /** One version, or undefined. */
+  loadVersion(model: ModelRow, version: number): ModelVersion | undefined {
+    const row = this.q('SELECT * FROM versions WHERE model_id = ? AND version = ?').get(model.id, version) as
+      | VersionRow
+      | undefined;
+    return row === undefined ? undefined : this.attach(model, [row], version)[0];
+  }
+
+  /** All of a model's versions, ascending. */
+  loadVersions(model: ModelRow): ModelVersion[] {
+    const rows = this.q('SELECT * FROM versions WHERE model_id = ? ORDER BY version').all(model.id) as VersionRow[];
+    return this.attach(model, rows);
+  }
+
+  /** Attaches tags and metrics to version rows with one query each, not one per version. */
+  private attach(model: ModelRow, rows: VersionRow[], only?: number): ModelVersion[] {
+    if (rows.length === 0) return [];
+    const filter = only === undefined ? '' : 'AND version = ?';
+    const args = only === undefined ? [model.id] : [model.id, only];
+    const tags = groupByOwner(
+      this.q(`SELECT version AS owner, key, value FROM version_tags WHERE model_id = ? ${filter}`).all(
+        ...args,
+      ) as KeyValueRow<string>[],
+    );
+    const metrics = groupByOwner(
+      this.q(`SELECT version AS owner, key, value FROM version_metrics WHERE model_id = ? ${filter}`).all(
+        ...args,
+      ) as KeyValueRow<number>[],
+    );
+    return rows.map((r) => toVersion(model.name, r, tags.get(r.version) ?? {}, metrics.get(r.version) ?? {}));
+  }
+}
+
+interface LatestRow {
+  id: number;
+  v: number;
+}

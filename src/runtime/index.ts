@@ -1,0 +1,17 @@
+/** Loading and running models: ONNX Runtime behind the ModelRuntime interface. */
+import type { Signature } from '../protocol/types.js';
+import { OnnxRuntime } from './onnx.js';
+
+export { OnnxRuntime, type OnnxRuntimeOptions } from './onnx.js';
+export { datatypeFromOrt, fromOrtTensor, ortTypeOf, toOrtTensor } from './tensors.js';
+export type { LoadedModel, ModelRuntime } from './types.js';
+
+/** Reads a model's signature (loading it, then releasing the session); INVALID_MODEL if ORT rejects it. */
+export async function inspectOnnx(bytes: Uint8Array): Promise<Signature> {
+  const model = await new OnnxRuntime().load(bytes);
+  try {
+    return model.signature;
+  } finally {
+    await model.dispose();
+  }
+}
