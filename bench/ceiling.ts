@@ -7,3 +7,4 @@ app.post('/infer', async () => body);
 await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 0) });
 const addr = app.server.address();
 process.stdout.write(`LISTENING ${typeof addr === 'object' && addr ? addr.port : ''}\n`);
+process.once('SIGINT', () => void app.close().then(() => process.exit(0)));

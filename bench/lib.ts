@@ -58,10 +58,11 @@ export async function load(url: string, body: string, connections: number, secon
   return { rps: r.requests.average, p50Ms: r.latency.p50, p95Ms: r.latency.p97_5, p99Ms: r.latency.p99, errors: r.errors + r.non2xx };
 }
 
-/** Starts a child process and waits for a line matching `ready`. */
-export function startProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+/** Starts a child process and waits for output matching `ready` (null: returns at once). */
+export function startProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp | null): Promise<{ child: ChildProcess; match: RegExpExecArray | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (!ready) return resolve({ child, match: null });
     let out = '';
     const onData = (d: Buffer) => {
       out += d.toString();

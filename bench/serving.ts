@@ -48,7 +48,7 @@ export async function servingBench(args: string[]): Promise<void> {
       process.execPath,
       [CLI, '--home', home, 'serve', '--port', String(berthPort), '--log-level', 'warn'],
       {},
-      /listening|^/,
+      null,
     );
     children.push(berth.child);
     await waitReady(`http://127.0.0.1:${berthPort}/v2/models/weather/ready`);

@@ -6,6 +6,7 @@ import { type ApiToken, bearerSecret, type Role } from './auth/index.js';
 import type { BerthCore } from './core.js';
 import { BerthError, errors } from './errors.js';
 import { ServerMetrics } from './monitor/metrics.js';
+import { type BatchingOptions, DEFAULT_BATCHING } from './runtime/index.js';
 import { ModelManager } from './serving/models.js';
 import { v2RestPlugin } from './serving/rest.js';
 import { VERSION } from './version.js';
@@ -30,6 +31,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** Load every model's default version before reporting ready (default true). */
   preload?: boolean;
+  /** Join concurrent requests into one model run (default: up to 64 rows, no added delay); false turns it off. */
+  batching?: BatchingOptions | false;
   /** Default Prometheus process metrics (default true). */
   defaultMetrics?: boolean;
 }
@@ -48,7 +51,59 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-const AUTH_RECHECK_MS = 2_000;
+const AUTH_RECHECK_MS = 1_000;
+
+type LogFn = (...args: unknown[]) => void;
+
+/**
+ * Fastify makes a child logger for every request, and pino serializes its bindings right away.
+ * Most requests never log, so the child is made on the first log call instead.
+ */
+class LazyChildLogger {
+  private real: FastifyBaseLogger | undefined;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Record<string, unknown>,
+    private readonly opts: object,
+  ) {}
+
+  get level(): string {
+    return this.parent.level;
+  }
+
+  private log(level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace', args: unknown[]): void {
+    if ((this.parent as Partial<Logger>).isLevelEnabled?.(level) === false) return;
+    this.real ??= this.parent.child(this.bindings, this.opts);
+    (this.real[level] as LogFn)(...args);
+  }
+
+  fatal(...a: unknown[]) {
+    this.log('fatal', a);
+  }
+  error(...a: unknown[]) {
+    this.log('error', a);
+  }
+  warn(...a: unknown[]) {
+    this.log('warn', a);
+  }
+  info(...a: unknown[]) {
+    this.log('info', a);
+  }
+  debug(...a: unknown[]) {
+    this.log('debug', a);
+  }
+  trace(...a: unknown[]) {
+    this.log('trace', a);
+  }
+  silent() {}
+  child(bindings: Record<string, unknown>, opts?: object): FastifyBaseLogger {
+    return this.parent.child({ ...this.bindings, ...bindings }, opts);
+  }
+}
+
+const lazyChildLogger = (logger: FastifyBaseLogger, bindings: Record<string, unknown>, opts: object) =>
+  new LazyChildLogger(logger, bindings, opts) as unknown as FastifyBaseLogger;
 
 /** Assembles the plugins into one server, checks the auth rule for its address, and listens. */
 export async function startServer(core: BerthCore, opts: ServerOptions = {}): Promise<RunningServer> {
@@ -56,12 +111,11 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   const port = opts.port ?? 8000;
   const log = opts.logger ?? pino({ level: 'info' });
   const metrics = new ServerMetrics({ defaultMetrics: opts.defaultMetrics });
-  const models = new ModelManager(core.registry, core.runtime, metrics, log);
+  const models = new ModelManager(core.registry, core.runtime, metrics, log, opts.batching ?? DEFAULT_BATCHING);
   core.onChange(() => models.invalidate());
 
   const loopback = isLoopback(host);
   let authOn = await core.tokens.any();
-  let authCheckedAt = Date.now();
   if (!loopback && !authOn) {
     throw new BerthError(
       'CONFLICT',
@@ -69,15 +123,21 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
         'Create one with `berth tokens create --role admin`, or bind to 127.0.0.1.',
     );
   }
-  const authRequired = async (): Promise<boolean> => {
-    if (!loopback) return true;
-    if (authOn) return true; // once on, stays on for this process
-    if (Date.now() - authCheckedAt > AUTH_RECHECK_MS) {
-      authOn = await core.tokens.any();
-      authCheckedAt = Date.now();
-    }
-    return authOn;
-  };
+  // An open loopback server turns auth on once a token appears (made here or by another process).
+  const authWatch = authOn
+    ? undefined
+    : setInterval(() => {
+        core.tokens.any().then(
+          (any) => {
+            if (any) {
+              authOn = true;
+              clearInterval(authWatch);
+            }
+          },
+          () => {},
+        );
+      }, AUTH_RECHECK_MS).unref();
+  const authRequired = async (): Promise<boolean> => authOn;
 
   const prefix = randomBytes(4).toString('hex');
   let seq = 0;
@@ -86,30 +146,31 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
     // one debug line per request comes from the onResponse hook below
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
-    onProtoPoisoning: 'ignore', // bodies are read field by field, never merged into objects
-    onConstructorPoisoning: 'ignore',
     requestIdHeader: 'x-request-id',
     genReqId: () => `${prefix}-${(++seq).toString(36)}`,
+    childLoggerFactory: lazyChildLogger,
     return503OnClosing: true,
   });
 
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
     const role = req.routeOptions.config?.role;
-    if (!role || !(await authRequired())) return;
-    req.berthToken = await core.tokens.authorize(bearerSecret(req.headers.authorization), role);
-    if (role !== 'read') authCheckedAt = 0;
+    if (!role || !authOn) return done();
+    core.tokens.authorize(bearerSecret(req.headers.authorization), role).then((token) => {
+      req.berthToken = token;
+      done();
+    }, done);
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
-    metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    metrics.observeHttp(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
     if (log.isLevelEnabled('debug')) {
       log.debug(
         { request_id: req.id, method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime },
         'request',
       );
     }
+    done();
   });
 
   app.setErrorHandler((err: FastifyError | BerthError, req, reply) => {
@@ -141,6 +202,18 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   });
   app.setNotFoundHandler((req) => {
     throw errors.notFound(`no route for ${req.method} ${req.url.split('?')[0]}`);
+  });
+
+  // Plain JSON.parse: bodies are read field by field and never merged into objects, so the
+  // prototype-poisoning scan of Fastify's default parser buys nothing here.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    if (body === '') return done(errors.badRequest('request body is empty; expected JSON'), undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (e) {
+      done(errors.badRequest(`request body is not valid JSON: ${(e as Error).message}`), undefined);
+    }
   });
 
   let ready = false;
@@ -175,6 +248,7 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
     metrics,
     authRequired,
     close: async () => {
+      clearInterval(authWatch);
       await app.close();
       await models.close();
     },

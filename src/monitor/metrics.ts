@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { type HistogramSeries, HotCounter, HotHistogram } from './hot-metrics.js';
 
 /** Seconds; fine below a millisecond because small models answer in tens of microseconds. */
 export const LATENCY_BUCKETS = [
@@ -6,61 +7,111 @@ export const LATENCY_BUCKETS = [
   2.5, 5, 10,
 ];
 
+/** The series one model version writes on every request, looked up once per request. */
+interface VersionSeries {
+  duration: HistogramSeries;
+  byStatus: Map<number, { value: number }>;
+}
+
 /** The server's Prometheus metrics, in a registry of their own (no global state, so tests can run several). */
 export class ServerMetrics {
   readonly registry = new Registry();
-  readonly inferRequests: Counter<'model' | 'version' | 'status'>;
-  readonly inferDuration: Histogram<'model' | 'version'>;
-  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
-  readonly httpDuration: Histogram<'method' | 'route'>;
+  readonly inferRequests: HotCounter;
+  readonly inferDuration: HotHistogram;
+  readonly httpRequests: HotCounter;
+  readonly httpDuration: HotHistogram;
+  readonly batchSize: HotHistogram;
   readonly modelsLoaded: Gauge;
   readonly modelLoads: Counter<'model' | 'version' | 'result'>;
+  private readonly versions = new Map<string, VersionSeries>();
+  private readonly routes = new Map<string, { duration: HistogramSeries; byStatus: Map<number, { value: number }> }>();
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    const registers = [this.registry];
-    this.inferRequests = new Counter({
-      name: 'berth_inference_requests_total',
-      help: 'Inference requests by model, version and HTTP status.',
-      labelNames: ['model', 'version', 'status'],
-      registers,
-    });
-    this.inferDuration = new Histogram({
-      name: 'berth_inference_duration_seconds',
-      help: 'Time from request decoded to response encoded, in seconds.',
-      labelNames: ['model', 'version'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.httpRequests = new Counter({
-      name: 'berth_http_requests_total',
-      help: 'HTTP requests by method, route pattern and status.',
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    });
-    this.httpDuration = new Histogram({
-      name: 'berth_http_request_duration_seconds',
-      help: 'HTTP request duration by method and route pattern, in seconds.',
-      labelNames: ['method', 'route'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    const r = this.registry;
+    this.inferRequests = new HotCounter(
+      'berth_inference_requests_total',
+      'Inference requests by model, version and HTTP status.',
+      ['model', 'version', 'status'],
+      r,
+    );
+    this.inferDuration = new HotHistogram(
+      'berth_inference_duration_seconds',
+      'Time from request decoded to response encoded, in seconds.',
+      ['model', 'version'],
+      LATENCY_BUCKETS,
+      r,
+    );
+    this.httpRequests = new HotCounter(
+      'berth_http_requests_total',
+      'HTTP requests by method, route pattern and status.',
+      ['method', 'route', 'status'],
+      r,
+    );
+    this.httpDuration = new HotHistogram(
+      'berth_http_request_duration_seconds',
+      'HTTP request duration by method and route pattern, in seconds.',
+      ['method', 'route'],
+      LATENCY_BUCKETS,
+      r,
+    );
+    this.batchSize = new HotHistogram(
+      'berth_batch_size',
+      'Rows per model run when concurrent requests are joined into one run.',
+      ['model', 'version'],
+      [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      r,
+    );
     this.modelsLoaded = new Gauge({
       name: 'berth_models_loaded',
       help: 'Model versions loaded in memory and ready to serve.',
-      registers,
+      registers: [r],
     });
     this.modelLoads = new Counter({
       name: 'berth_model_loads_total',
       help: 'Model version loads by result (ok or error).',
       labelNames: ['model', 'version', 'result'],
-      registers,
+      registers: [r],
     });
     if (opts.defaultMetrics !== false) {
-      collectDefaultMetrics({ register: this.registry, prefix: 'berth_' });
+      collectDefaultMetrics({ register: r, prefix: 'berth_' });
       // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool flags them)
       for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
-        this.registry.removeSingleMetric(`berth_${name}`);
+        r.removeSingleMetric(`berth_${name}`);
       }
     }
+  }
+
+  /** Records one inference request: its outcome and (when it succeeded) its duration. */
+  observeInference(model: string, version: string, status: number, seconds?: number): void {
+    const key = `${model}\u0000${version}`;
+    let s = this.versions.get(key);
+    if (!s) {
+      s = { duration: this.inferDuration.child(model, version), byStatus: new Map() };
+      this.versions.set(key, s);
+    }
+    let c = s.byStatus.get(status);
+    if (!c) {
+      c = this.inferRequests.child(model, version, String(status));
+      s.byStatus.set(status, c);
+    }
+    c.value++;
+    if (seconds !== undefined) s.duration.observe(seconds);
+  }
+
+  /** Records one HTTP request by route pattern. */
+  observeHttp(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method}\u0000${route}`;
+    let s = this.routes.get(key);
+    if (!s) {
+      s = { duration: this.httpDuration.child(method, route), byStatus: new Map() };
+      this.routes.set(key, s);
+    }
+    let c = s.byStatus.get(status);
+    if (!c) {
+      c = this.httpRequests.child(method, route, String(status));
+      s.byStatus.set(status, c);
+    }
+    c.value++;
+    s.duration.observe(seconds);
   }
 }

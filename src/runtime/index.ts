@@ -2,6 +2,7 @@
 import type { Signature } from '../protocol/types.js';
 import { OnnxRuntime } from './onnx.js';
 
+export { BatchingModel, type BatchingOptions, DEFAULT_BATCHING, isBatchable } from './batcher.js';
 export { OnnxRuntime, type OnnxRuntimeOptions } from './onnx.js';
 export { datatypeFromOrt, fromOrtTensor, ortTypeOf, toOrtTensor } from './tensors.js';
 export type { LoadedModel, ModelRuntime } from './types.js';

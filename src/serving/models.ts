@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { BerthError, errors } from '../errors.js';
 import type { ServerMetrics } from '../monitor/metrics.js';
 import type { ModelVersion, Registry } from '../registry/index.js';
-import type { LoadedModel, ModelRuntime } from '../runtime/index.js';
+import { BatchingModel, type BatchingOptions, isBatchable, type LoadedModel, type ModelRuntime } from '../runtime/index.js';
 
 /** How long a name -> version resolution is reused; alias moves made by another process show within this. */
 const RESOLVE_TTL_MS = 1_000;
@@ -26,6 +26,8 @@ export class ModelManager {
     private readonly runtime: ModelRuntime,
     private readonly metrics: ServerMetrics,
     private readonly log: Logger,
+    /** Join concurrent requests of batchable models into one run (false: never). */
+    private readonly batching: BatchingOptions | false = false,
   ) {}
 
   /**
@@ -90,7 +92,10 @@ export class ModelManager {
     const started = performance.now();
     const promise = (async () => {
       const bytes = await this.registry.loadArtifact(mv);
-      return this.runtime.load(bytes);
+      const model = await this.runtime.load(bytes);
+      if (!this.batching || !isBatchable(model.signature)) return model;
+      const sizes = this.metrics.batchSize.child(labels.model, labels.version);
+      return new BatchingModel(model, this.batching, (rows) => sizes.observe(rows));
     })().then(
       (model) => {
         this.slots.set(k, { state: 'ready', model, loadedAt: new Date().toISOString() });

@@ -90,12 +90,10 @@ export async function v2RestPlugin(app: FastifyInstance, opts: V2Options): Promi
         ...(request.parameters !== undefined ? { parameters: request.parameters } : {}),
         outputs,
       });
-      metrics.inferRequests.inc({ ...labels, status: '200' });
-      metrics.inferDuration.observe(labels, (performance.now() - started) / 1000);
+      metrics.observeInference(labels.model, labels.version, 200, (performance.now() - started) / 1000);
       return reply.header('content-type', 'application/json; charset=utf-8').header('x-model-version', labels.version).send(payload);
     } catch (e) {
-      const status = e instanceof BerthError ? e.status : 500;
-      metrics.inferRequests.inc({ ...labels, status: String(status) });
+      metrics.observeInference(labels.model, labels.version, e instanceof BerthError ? e.status : 500);
       throw e;
     }
   };

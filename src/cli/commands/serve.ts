@@ -15,6 +15,8 @@ interface ServeFlags {
   port: number;
   bodyLimit: number;
   logLevel: string;
+  batching: boolean;
+  maxBatchSize: number;
 }
 
 /** Parses `16MiB`, `512k`, `1048576` into bytes. */
@@ -25,6 +27,12 @@ export function parseSize(value: string): number {
   const bytes = Math.floor(Number(m[1]) * { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit]);
   if (bytes < 1) throw new InvalidArgumentError(`size must be at least 1 byte, got '${value}'`);
   return bytes;
+}
+
+function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
 }
 
 function parsePort(value: string): number {
@@ -38,12 +46,20 @@ const serveOptions = (cmd: Command) =>
     .option('--host <host>', 'address to bind (beyond loopback, API tokens are required)', '127.0.0.1')
     .option('--port <port>', 'HTTP port (0 = any free port)', parsePort, 8000)
     .option('--body-limit <size>', 'largest inference request body', parseSize, 16 * 1024 * 1024)
-    .option('--log-level <level>', 'pino log level (debug logs every request)', process.env.BERTH_LOG_LEVEL ?? 'info');
+    .option('--log-level <level>', 'pino log level (debug logs every request)', process.env.BERTH_LOG_LEVEL ?? 'info')
+    .option('--max-batch-size <rows>', 'most rows joined into one model run', parsePositive, 64)
+    .option('--no-batching', 'run every request on its own');
 
 /** Runs the server until SIGINT/SIGTERM, then closes it cleanly. */
 async function serve(core: BerthCore, o: ServeFlags, after?: (url: string) => void): Promise<void> {
   const logger = pino({ level: o.logLevel, base: { service: 'berth' } });
-  const server = await startServer(core, { host: o.host, port: o.port, bodyLimit: o.bodyLimit, logger });
+  const server = await startServer(core, {
+    host: o.host,
+    port: o.port,
+    bodyLimit: o.bodyLimit,
+    logger,
+    batching: o.batching ? { maxBatchSize: o.maxBatchSize, maxQueueDelayUs: 0 } : false,
+  });
   after?.(server.url);
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
