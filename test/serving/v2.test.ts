@@ -155,6 +155,15 @@ describe('inference', () => {
     ]);
   });
 
+  it('takes a JSON body whatever content type the client declares', async () => {
+    const body = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] }] });
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'application/json; charset=utf-8']) {
+      const r = await http('POST', `${t.url}/v2/models/fixed/infer`, body, { 'content-type': type });
+      expect(r.status, type).toBe(200);
+      expect(r.json.outputs[0].data).toEqual([1, 2, 3, 4, 5, 6]);
+    }
+  });
+
   it('returns only the requested outputs', async () => {
     const r = await infer('/v2/models/pair/infer', {
       inputs: [
