@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { driftCommand } from './commands/drift.js';
+import { experimentsCommand } from './commands/experiments.js';
+import { featuresCommand } from './commands/features.js';
 import { modelsCommand } from './commands/models.js';
 import { serveCommands } from './commands/serve.js';
 import { tokensCommand } from './commands/tokens.js';
@@ -18,5 +21,8 @@ const program = new Command()
 modelsCommand(program);
 tokensCommand(program);
 serveCommands(program);
+driftCommand(program);
+experimentsCommand(program);
+featuresCommand(program);
 
 await program.parseAsync(process.argv);

@@ -7,8 +7,8 @@ export const LATENCY_BUCKETS = [
   2.5, 5, 10,
 ];
 
-/** The series one model version writes on every request, looked up once per request. */
-interface VersionSeries {
+/** The series one (model, version) or (method, route) pair writes on every request. */
+interface PairSeries {
   duration: HistogramSeries;
   byStatus: Map<number, { value: number }>;
 }
@@ -23,8 +23,8 @@ export class ServerMetrics {
   readonly batchSize: HotHistogram;
   readonly modelsLoaded: Gauge;
   readonly modelLoads: Counter<'model' | 'version' | 'result'>;
-  private readonly versions = new Map<string, VersionSeries>();
-  private readonly routes = new Map<string, { duration: HistogramSeries; byStatus: Map<number, { value: number }> }>();
+  private readonly versions = new Map<string, PairSeries>();
+  private readonly routes = new Map<string, PairSeries>();
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const r = this.registry;
@@ -83,35 +83,36 @@ export class ServerMetrics {
 
   /** Records one inference request: its outcome and (when it succeeded) its duration. */
   observeInference(model: string, version: string, status: number, seconds?: number): void {
-    const key = `${model}\u0000${version}`;
-    let s = this.versions.get(key);
-    if (!s) {
-      s = { duration: this.inferDuration.child(model, version), byStatus: new Map() };
-      this.versions.set(key, s);
-    }
-    let c = s.byStatus.get(status);
-    if (!c) {
-      c = this.inferRequests.child(model, version, String(status));
-      s.byStatus.set(status, c);
-    }
-    c.value++;
-    if (seconds !== undefined) s.duration.observe(seconds);
+    record(this.versions, this.inferRequests, this.inferDuration, model, version, status, seconds);
   }
 
   /** Records one HTTP request by route pattern. */
   observeHttp(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method}\u0000${route}`;
-    let s = this.routes.get(key);
-    if (!s) {
-      s = { duration: this.httpDuration.child(method, route), byStatus: new Map() };
-      this.routes.set(key, s);
-    }
-    let c = s.byStatus.get(status);
-    if (!c) {
-      c = this.httpRequests.child(method, route, String(status));
-      s.byStatus.set(status, c);
-    }
-    c.value++;
-    s.duration.observe(seconds);
+    record(this.routes, this.httpRequests, this.httpDuration, method, route, status, seconds);
   }
+}
+
+/** Counts a request under (a, b, status) and observes its duration under (a, b), caching the series. */
+function record(
+  cache: Map<string, PairSeries>,
+  counter: HotCounter,
+  histogram: HotHistogram,
+  a: string,
+  b: string,
+  status: number,
+  seconds: number | undefined,
+): void {
+  const key = `${a}\u0000${b}`;
+  let s = cache.get(key);
+  if (!s) {
+    s = { duration: histogram.child(a, b), byStatus: new Map() };
+    cache.set(key, s);
+  }
+  let c = s.byStatus.get(status);
+  if (!c) {
+    c = counter.child(a, b, String(status));
+    s.byStatus.set(status, c);
+  }
+  c.value++;
+  if (seconds !== undefined) s.duration.observe(seconds);
 }
