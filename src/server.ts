@@ -7,8 +7,9 @@ import type { BerthCore } from './core.js';
 import { BerthError, errors } from './errors.js';
 import { ServerMetrics } from './monitor/metrics.js';
 import { type BatchingOptions, DEFAULT_BATCHING } from './runtime/index.js';
+import { type RunningGrpcServer, startGrpcServer } from './serving/grpc/index.js';
 import { ModelManager } from './serving/models.js';
-import { v2RestPlugin } from './serving/rest.js';
+import { V2_EXTENSIONS, v2RestPlugin } from './serving/rest.js';
 import { VERSION } from './version.js';
 
 declare module 'fastify' {
@@ -35,6 +36,8 @@ export interface ServerOptions {
   batching?: BatchingOptions | false;
   /** Default Prometheus process metrics (default true). */
   defaultMetrics?: boolean;
+  /** Also serve the Open Inference Protocol over gRPC on this port (0 = any free port); off when absent. */
+  grpcPort?: number;
 }
 
 export interface RunningServer {
@@ -43,6 +46,8 @@ export interface RunningServer {
   models: ModelManager;
   metrics: ServerMetrics;
   authRequired: () => Promise<boolean>;
+  /** The gRPC server, when `grpcPort` was given. */
+  grpc?: RunningGrpcServer;
   close(): Promise<void>;
 }
 
@@ -238,6 +243,30 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
   log.info({ url, auth: authOn ? 'tokens' : 'open (loopback, no tokens)' }, 'berth server listening');
+  let grpc: RunningGrpcServer | undefined;
+  if (opts.grpcPort !== undefined) {
+    try {
+      grpc = await startGrpcServer({
+        host,
+        port: opts.grpcPort,
+        registry: core.registry,
+        models,
+        metrics,
+        tokens: core.tokens,
+        authRequired,
+        isReady: () => ready,
+        serverName: 'berth',
+        serverVersion: VERSION,
+        extensions: V2_EXTENSIONS,
+        maxMessageBytes: opts.bodyLimit ?? 16 * 1024 * 1024,
+        logger: log,
+      });
+    } catch (e) {
+      clearInterval(authWatch);
+      await app.close();
+      throw e;
+    }
+  }
 
   const preloading = opts.preload === false ? Promise.resolve() : models.preload();
   void preloading.finally(() => {
@@ -250,9 +279,10 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
     models,
     metrics,
     authRequired,
+    ...(grpc ? { grpc } : {}),
     close: async () => {
       clearInterval(authWatch);
-      await app.close();
+      await Promise.all([app.close(), grpc?.close()]);
       await models.close();
     },
   };

@@ -15,7 +15,7 @@
 import { errors } from '../errors.js';
 import { formatShape, isDatatype } from './datatypes.js';
 import { convertData, describeValue, type ElementContext } from './elements.js';
-import { DATATYPES, type InferRequest, type Parameters, type Tensor } from './types.js';
+import { DATATYPES, type Datatype, type InferRequest, type Parameters, type Tensor, type TensorData } from './types.js';
 
 /** Request limits; each guards memory or CPU on the hot path. */
 export interface DecodeLimits {
@@ -41,6 +41,16 @@ export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
 
 /** Overrides of DEFAULT_DECODE_LIMITS; each options object is resolved once, so do not mutate it. */
 export type DecodeOptions = Partial<DecodeLimits>;
+
+/**
+ * Supplies the elements of an input that travel outside `data` (gRPC raw contents, Triton binary
+ * data), called once per input in order after its name, datatype and shape have been checked;
+ * returns undefined to read `data` as usual.
+ */
+export type ExternalData = (
+  input: { index: number; name: string; datatype: Datatype; shape: readonly number[]; count: number; label: string },
+  limits: Readonly<DecodeLimits>,
+) => TensorData | undefined;
 
 type JsonObject = Record<string, unknown>;
 
@@ -130,6 +140,7 @@ function decodeInput(
   previous: readonly Tensor[],
   limits: Readonly<DecodeLimits>,
   total: { elements: number },
+  external: ExternalData | undefined,
 ): Tensor {
   const at = `inputs[${index}]`;
   if (!isObject(value)) throw errors.badRequest(`${at} must be an object, got ${describeValue(value)}`, at);
@@ -158,12 +169,16 @@ function decodeInput(
     );
   }
 
-  const data = value.data;
-  if (!Array.isArray(data)) {
-    throw errors.badRequest(`${label}: data must be an array, got ${describeValue(data)}`, `${at}.data`);
+  let elements = external?.({ index, name, datatype, shape, count, label }, limits);
+  if (elements === undefined) {
+    const data = value.data;
+    if (!Array.isArray(data)) {
+      throw errors.badRequest(`${label}: data must be an array, got ${describeValue(data)}`, `${at}.data`);
+    }
+    const ctx: ElementContext = { label, field: `${at}.data`, shape, nested: false, maxStringBytes: limits.maxStringBytes };
+    elements = convertData(datatype, data, count, ctx);
   }
-  const ctx: ElementContext = { label, field: `${at}.data`, shape, nested: false, maxStringBytes: limits.maxStringBytes };
-  const tensor: Tensor = { name, datatype, shape: shape.slice(), data: convertData(datatype, data, count, ctx) };
+  const tensor: Tensor = { name, datatype, shape: shape.slice(), data: elements };
   if (value.parameters !== undefined) tensor.parameters = decodeParameters(value.parameters, `${at}.parameters`, `${label}: `);
   return tensor;
 }
@@ -195,7 +210,7 @@ function decodeOutputs(value: unknown): InferRequest['outputs'] {
  * Validates a parsed V2 REST request body and converts it into an InferRequest; throws a BerthError
  * (BAD_REQUEST, SHAPE or DATATYPE, with `field`) naming the first problem found.
  */
-export function decodeInferRequest(body: unknown, options?: DecodeOptions): InferRequest {
+export function decodeInferRequest(body: unknown, options?: DecodeOptions, external?: ExternalData): InferRequest {
   const limits = resolveLimits(options);
   if (!isObject(body)) throw errors.badRequest(`request body must be a JSON object, got ${describeValue(body)}`);
 
@@ -217,7 +232,7 @@ export function decodeInferRequest(body: unknown, options?: DecodeOptions): Infe
   }
   const total = { elements: 0 };
   for (let i = 0; i < inputs.length; i++) {
-    request.inputs.push(decodeInput(inputs[i], i, request.inputs, limits, total));
+    request.inputs.push(decodeInput(inputs[i], i, request.inputs, limits, total, external));
   }
 
   if (body.outputs !== undefined) {

@@ -27,3 +27,4 @@ export {
   encodeTensorData,
 } from './encode.js';
 export { formatFloat16, formatFloat32, formatFloat64 } from './floats.js';
+export { decodeRawTensor, encodeRawTensor, rawByteLength, type ExternalData, type RawTarget } from './raw.js';

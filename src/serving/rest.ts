@@ -1,18 +1,14 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { BerthError, errors } from '../errors.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errors } from '../errors.js';
 import type { ServerMetrics } from '../monitor/metrics.js';
-import {
-  decodeInferRequest,
-  encodeInferResponse,
-  ONNX_PLATFORM,
-  type V2ModelMetadata,
-  validateInputs,
-} from '../protocol/index.js';
+import type { V2ModelMetadata } from '../protocol/index.js';
 import type { Registry } from '../registry/index.js';
+import { describeModel, runInference } from './infer.js';
 import type { ModelManager } from './models.js';
+import { acceptBinaryBodies, decodeTritonRequest, encodeTritonResponse, HEADER_LENGTH, tritonRepositoryPlugin } from './triton.js';
 
 /** Extensions listed by `GET /v2`. */
-export const V2_EXTENSIONS: string[] = [];
+export const V2_EXTENSIONS: string[] = ['binary_tensor_data', 'model_repository'];
 
 export interface V2Options {
   registry: Registry;
@@ -31,9 +27,11 @@ interface ModelParams {
 
 /** The Open Inference Protocol v2 REST surface, as one Fastify plugin. */
 export async function v2RestPlugin(app: FastifyInstance, opts: V2Options): Promise<void> {
-  const { registry, models, metrics } = opts;
+  const { registry, models } = opts;
   const pub = { config: { role: null } };
   const read = { config: { role: 'read' as const } };
+  acceptBinaryBodies(app);
+  await app.register(tritonRepositoryPlugin, { registry, models });
 
   app.get('/v2/health/live', pub, async (_req, reply) => reply.send({ live: true }));
   app.get('/v2/health/ready', pub, async (_req, reply) => {
@@ -46,17 +44,7 @@ export async function v2RestPlugin(app: FastifyInstance, opts: V2Options): Promi
     extensions: V2_EXTENSIONS,
   }));
 
-  const metadata = async (p: ModelParams): Promise<V2ModelMetadata> => {
-    const mv = await models.resolve(p.model, p.version);
-    const versions = p.version === undefined ? (await registry.listVersions(p.model)).map((v) => String(v.version)) : undefined;
-    return {
-      name: mv.model,
-      ...(versions ? { versions } : {}),
-      platform: ONNX_PLATFORM,
-      inputs: mv.signature.inputs,
-      outputs: mv.signature.outputs,
-    };
-  };
+  const metadata = (p: ModelParams): Promise<V2ModelMetadata> => describeModel(opts, p.model, p.version);
   app.get<{ Params: ModelParams }>('/v2/models/:model', read, async (req) => metadata(req.params));
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version', read, async (req) => metadata(req.params));
 
@@ -73,34 +61,21 @@ export async function v2RestPlugin(app: FastifyInstance, opts: V2Options): Promi
     ready(req.params, reply),
   );
 
-  const infer = async (p: ModelParams, body: unknown, reply: FastifyReply) => {
-    const started = performance.now();
-    let labels: { model: string; version: string } = { model: p.model, version: p.version ?? '' };
-    try {
-      const request = decodeInferRequest(body);
-      const mv = await models.resolve(p.model, p.version);
-      labels = { model: mv.model, version: String(mv.version) };
-      validateInputs(request, mv.signature, `${mv.model}:${mv.version}`);
-      const model = await models.acquire(mv);
-      const outputs = await model.run(request.inputs, request.outputs?.map((o) => o.name));
-      const payload = encodeInferResponse({
-        modelName: mv.model,
-        modelVersion: labels.version,
-        ...(request.id !== undefined ? { id: request.id } : {}),
-        ...(request.parameters !== undefined ? { parameters: request.parameters } : {}),
-        outputs,
-      });
-      metrics.observeInference(labels.model, labels.version, 200, (performance.now() - started) / 1000);
-      return reply.header('content-type', 'application/json; charset=utf-8').header('x-model-version', labels.version).send(payload);
-    } catch (e) {
-      metrics.observeInference(labels.model, labels.version, e instanceof BerthError ? e.status : 500);
-      throw e;
-    }
+  const infer = async (p: ModelParams, req: FastifyRequest, reply: FastifyReply) => {
+    const answer = await runInference(
+      opts,
+      p.model,
+      p.version,
+      () => decodeTritonRequest(req.body, req.headers[HEADER_LENGTH]),
+      encodeTritonResponse,
+    );
+    if (answer.headerLength !== undefined) reply.header(HEADER_LENGTH, String(answer.headerLength));
+    return reply.header('content-type', answer.contentType).header('x-model-version', answer.modelVersion).send(answer.body);
   };
   app.post<{ Params: ModelParams }>('/v2/models/:model/infer', read, async (req, reply) =>
-    infer(req.params, req.body, reply),
+    infer(req.params, req, reply),
   );
   app.post<{ Params: ModelParams }>('/v2/models/:model/versions/:version/infer', read, async (req, reply) =>
-    infer(req.params, req.body, reply),
+    infer(req.params, req, reply),
   );
 }

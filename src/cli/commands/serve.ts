@@ -17,6 +17,7 @@ interface ServeFlags {
   logLevel: string;
   batching: boolean;
   maxBatchSize: number;
+  grpcPort?: number;
 }
 
 /** Parses `16MiB`, `512k`, `1048576` into bytes. */
@@ -45,6 +46,7 @@ const serveOptions = (cmd: Command) =>
   cmd
     .option('--host <host>', 'address to bind (beyond loopback, API tokens are required)', '127.0.0.1')
     .option('--port <port>', 'HTTP port (0 = any free port)', parsePort, 8000)
+    .option('--grpc-port <port>', 'also serve the protocol over gRPC on this port (off when not given)', parsePort)
     .option('--body-limit <size>', 'largest inference request body', parseSize, 16 * 1024 * 1024)
     .option('--log-level <level>', 'pino log level (debug logs every request)', process.env.BERTH_LOG_LEVEL ?? 'info')
     .option('--max-batch-size <rows>', 'most rows joined into one model run', parsePositive, 64)
@@ -59,6 +61,7 @@ async function serve(core: BerthCore, o: ServeFlags, after?: (url: string) => vo
     bodyLimit: o.bodyLimit,
     logger,
     batching: o.batching ? { maxBatchSize: o.maxBatchSize, maxQueueDelayUs: 0 } : false,
+    ...(o.grpcPort !== undefined ? { grpcPort: o.grpcPort } : {}),
   });
   after?.(server.url);
   const stop = async (signal: string) => {

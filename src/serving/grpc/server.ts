@@ -1,0 +1,152 @@
+/**
+ * The gRPC front end: `inference.GRPCInferenceService` beside the REST server, over the same
+ * ModelManager, metrics and tokens. Errors become gRPC status codes (the `grpc` name each BerthError
+ * kind carries) with the message REST would give.
+ */
+import {
+  type handleUnaryCall,
+  type Metadata,
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type sendUnaryData,
+  status,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { bearerSecret, type Role, type Tokens } from '../../auth/index.js';
+import { BerthError, ErrorCodes } from '../../errors.js';
+import type { ServerMetrics } from '../../monitor/metrics.js';
+import type { Registry } from '../../registry/index.js';
+import { describeModel, runInference } from '../infer.js';
+import type { ModelManager } from '../models.js';
+import { decodeModelInferRequest, encodeModelInferResponse, type ModelInferRequestMsg } from './messages.js';
+import { inferenceService } from './proto.js';
+
+export interface GrpcServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  registry: Registry;
+  models: ModelManager;
+  metrics: ServerMetrics;
+  tokens: Tokens;
+  /** Whether calls must carry a token (same rule as REST). */
+  authRequired: () => Promise<boolean>;
+  isReady: () => boolean;
+  serverName: string;
+  serverVersion: string;
+  extensions: readonly string[];
+  /** Largest request message, in bytes. */
+  maxMessageBytes: number;
+  logger: Logger;
+}
+
+export interface RunningGrpcServer {
+  /** `host:port` as clients dial it. */
+  address: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+
+/** The gRPC status a failure is reported with (the `grpc` name of its BerthError kind), and its message. */
+export function grpcStatusOf(e: unknown): { code: status; details: string } {
+  if (e instanceof BerthError) return { code: status[ErrorCodes[e.kind].grpc], details: e.message };
+  return { code: status.INTERNAL, details: 'internal error' };
+}
+
+function toStatus(e: unknown, log: Logger, method: string): { code: status; details: string } {
+  if (!(e instanceof BerthError) || e.status >= 500) log.error({ method, err: e }, 'grpc call failed');
+  return grpcStatusOf(e);
+}
+
+/** Starts the gRPC server and resolves once it listens. */
+export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const { models, registry, metrics, tokens, logger } = opts;
+
+  const authorize = async (metadata: Metadata, role: Role | null): Promise<void> => {
+    if (role === null || !(await opts.authRequired())) return;
+    const value = metadata.get('authorization')[0];
+    await tokens.authorize(bearerSecret(typeof value === 'string' ? value : value?.toString('utf8')), role);
+  };
+
+  const unary =
+    <Req>(method: string, role: Role | null, handler: (request: Req) => Promise<unknown>): handleUnaryCall<Req, unknown> =>
+    (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>): void => {
+      const started = performance.now();
+      const debug = (code: status) => {
+        if (logger.isLevelEnabled('debug')) logger.debug({ method, code: status[code], ms: performance.now() - started }, 'grpc call');
+      };
+      authorize(call.metadata, role)
+        .then(() => handler(call.request))
+        .then(
+          (value) => {
+            debug(status.OK);
+            callback(null, value);
+          },
+          (e: unknown) => {
+            const s = toStatus(e, logger, method);
+            debug(s.code);
+            callback(s);
+          },
+        );
+    };
+
+  const modelName = (name: string | undefined): string => name ?? '';
+  const version = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
+
+  const implementation: UntypedServiceImplementation = {
+    ServerLive: unary('ServerLive', null, async () => ({ live: true })),
+    ServerReady: unary('ServerReady', null, async () => ({ ready: opts.isReady() })),
+    ServerMetadata: unary('ServerMetadata', 'read', async () => ({
+      name: opts.serverName,
+      version: opts.serverVersion,
+      extensions: [...opts.extensions],
+    })),
+    ModelMetadata: unary('ModelMetadata', 'read', async (req: { name?: string; version?: string }) =>
+      describeModel({ registry, models }, modelName(req.name), version(req.version)),
+    ),
+    ModelReady: unary('ModelReady', 'read', async (req: { name?: string; version?: string }) => {
+      const mv = await models.resolve(modelName(req.name), version(req.version));
+      const state = models.state(mv);
+      if (state === 'unloaded') models.ensureLoading(mv);
+      return { ready: state === 'ready' };
+    }),
+    ModelInfer: unary('ModelInfer', 'read', async (req: ModelInferRequestMsg) => {
+      const raw = (req.raw_input_contents?.length ?? 0) > 0;
+      return runInference(
+        { models, metrics },
+        modelName(req.model_name),
+        version(req.model_version),
+        () => decodeModelInferRequest(req),
+        (res) => encodeModelInferResponse(res, raw),
+      );
+    }),
+  };
+
+  const server = new Server({
+    'grpc.max_receive_message_length': opts.maxMessageBytes,
+    'grpc.max_send_message_length': -1,
+  });
+  server.addService(inferenceService().service, implementation);
+  const target = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(target, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+  const address = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  logger.info({ address }, 'berth grpc listening');
+
+  return {
+    address,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), 2_000).unref();
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}
