@@ -1,8 +1,10 @@
 // npm run bench -- <name> [options]: runs one benchmark and prints its table.
+import { grpcBench } from './grpc.js';
 import { servingBench } from './serving.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   serving: servingBench,
+  grpc: grpcBench,
   protocol: async () => {
     await import('./protocol.js');
   },
