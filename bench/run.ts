@@ -1,10 +1,12 @@
 // npm run bench -- <name> [options]: runs one benchmark and prints its table.
+import { featuresBench } from './features.js';
 import { grpcBench } from './grpc.js';
 import { servingBench } from './serving.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   serving: servingBench,
   grpc: grpcBench,
+  features: featuresBench,
   protocol: async () => {
     await import('./protocol.js');
   },

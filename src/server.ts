@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { managementPlugin } from './api/index.js';
+import { featuresPlugin } from './features/index.js';
 import { type ApiToken, bearerSecret, type Role } from './auth/index.js';
 import type { BerthCore } from './core.js';
 import { BerthError, errors } from './errors.js';
@@ -234,6 +235,7 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
     isReady: () => ready,
   });
   await app.register(managementPlugin, { management: core.management, uploadLimit: opts.uploadLimit ?? 1024 ** 3 });
+  await app.register(featuresPlugin, { home: core.config.home });
   app.get('/metrics', { config: { role: 'read' } }, async (_req, reply) =>
     reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
