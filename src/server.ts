@@ -213,17 +213,19 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   // Plain JSON.parse: bodies are read field by field and never merged into objects, so the
   // prototype-poisoning scan of Fastify's default parser buys nothing here.
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  const parseJson = (_req: unknown, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
-    if (body === '') return done(errors.badRequest('request body is empty; expected JSON'), undefined);
+  const parseJson = (req: { headers: Record<string, unknown> }, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    // Triton's binary tensor extension: a JSON header plus raw tensors, whatever the declared type
+    if (req.headers['inference-header-content-length'] !== undefined) return done(null, body);
+    if (body.length === 0) return done(errors.badRequest('request body is empty; expected JSON'), undefined);
     try {
-      done(null, JSON.parse(body as string));
+      done(null, JSON.parse(body.toString('utf8')));
     } catch (e) {
       done(errors.badRequest(`request body is not valid JSON: ${(e as Error).message}`), undefined);
     }
   };
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJson);
   // Like KServe and Triton, take a JSON body whatever its declared type (curl -d sends form-urlencoded).
-  app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, parseJson);
 
   let ready = false;
   await app.register(v2RestPlugin, {

@@ -37,11 +37,9 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
  * is any body sent with `Inference-Header-Content-Length` (Triton's clients send no content type).
  */
 export function acceptBinaryBodies(app: FastifyInstance): void {
+  // Bodies of other declared types (or none, as Triton's clients send) that carry the header are
+  // kept raw by the server's JSON parser (see src/server.ts), so no per-request hook is needed here.
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  app.addHook('preParsing', (req, _reply, payload, done) => {
-    if (req.headers[HEADER_LENGTH] !== undefined) req.headers['content-type'] = 'application/octet-stream';
-    done(null, payload);
-  });
 }
 
 function parseHeaderLength(value: string | string[] | undefined, bodyLength: number): number | undefined {
