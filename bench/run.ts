@@ -1,4 +1,5 @@
 // npm run bench -- <name> [options]: runs one benchmark and prints its table.
+import { driftBench } from './drift.js';
 import { featuresBench } from './features.js';
 import { grpcBench } from './grpc.js';
 import { servingBench } from './serving.js';
@@ -7,6 +8,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   serving: servingBench,
   grpc: grpcBench,
   features: featuresBench,
+  drift: driftBench,
   protocol: async () => {
     await import('./protocol.js');
   },
