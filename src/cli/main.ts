@@ -1,12 +1,31 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
-import { driftCommand } from './commands/drift.js';
-import { experimentsCommand } from './commands/experiments.js';
-import { featuresCommand } from './commands/features.js';
-import { modelsCommand } from './commands/models.js';
-import { serveCommands } from './commands/serve.js';
-import { tokensCommand } from './commands/tokens.js';
+
+type Registrar = (program: Command) => void;
+
+/** Each top-level command's module, imported only when that command runs (start-up stays short). */
+const COMMANDS: Record<string, () => Promise<Registrar>> = {
+  models: async () => (await import('./commands/models.js')).modelsCommand,
+  tokens: async () => (await import('./commands/tokens.js')).tokensCommand,
+  serve: async () => (await import('./commands/serve.js')).serveCommands,
+  demo: async () => (await import('./commands/serve.js')).serveCommands,
+  drift: async () => (await import('./commands/drift.js')).driftCommand,
+  experiments: async () => (await import('./commands/experiments.js')).experimentsCommand,
+  features: async () => (await import('./commands/features.js')).featuresCommand,
+};
+
+const GLOBAL_WITH_VALUE = new Set(['--home', '--store', '--server', '--token']);
+
+/** The command named on the command line (skipping global options and their values), if any. */
+function commandName(argv: string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (GLOBAL_WITH_VALUE.has(a)) i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
 
 const program = new Command()
   .name('berth')
@@ -18,11 +37,14 @@ const program = new Command()
   .option('--token <token>', 'API token for --server (env BERTH_TOKEN)')
   .showHelpAfterError('(run with --help for usage)');
 
-modelsCommand(program);
-tokensCommand(program);
-serveCommands(program);
-driftCommand(program);
-experimentsCommand(program);
-featuresCommand(program);
+const name = commandName(process.argv);
+const loaders = name && COMMANDS[name] ? [COMMANDS[name]] : [...new Set(Object.values(COMMANDS))];
+const registered = new Set<Registrar>();
+for (const load of loaders) {
+  const register = await load();
+  if (registered.has(register)) continue;
+  registered.add(register);
+  register(program);
+}
 
 await program.parseAsync(process.argv);
