@@ -1,5 +1,6 @@
 // npm run bench -- <name> [options]: runs one benchmark and prints its table.
 import { driftBench } from './drift.js';
+import { featureServingBench } from './feature-serving.js';
 import { featuresBench } from './features.js';
 import { grpcBench } from './grpc.js';
 import { servingBench } from './serving.js';
@@ -9,6 +10,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   grpc: grpcBench,
   features: featuresBench,
   drift: driftBench,
+  'feature-serving': featureServingBench,
   protocol: async () => {
     await import('./protocol.js');
   },

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { managementPlugin } from './api/index.js';
-import { featuresPlugin } from './features/index.js';
+import { featuresPlugin, openFeatureStore } from './features/index.js';
 import { type ApiToken, bearerSecret, type Role } from './auth/index.js';
 import type { BerthCore } from './core.js';
 import { BerthError, errors } from './errors.js';
@@ -227,22 +227,30 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   // Like KServe and Triton, take a JSON body whatever its declared type (curl -d sends form-urlencoded).
   app.addContentTypeParser('*', { parseAs: 'buffer' }, parseJson);
 
+  // one feature store for the feature server routes and for models that read features
+  const featureStore = openFeatureStore({ home: core.config.home });
   let ready = false;
   await app.register(v2RestPlugin, {
     registry: core.registry,
     models,
     metrics,
+    features: featureStore,
     serverName: 'berth',
     serverVersion: VERSION,
     isReady: () => ready,
   });
   await app.register(managementPlugin, { management: core.management, uploadLimit: opts.uploadLimit ?? 1024 ** 3 });
-  await app.register(featuresPlugin, { home: core.config.home });
+  await app.register(featuresPlugin, { store: featureStore });
   app.get('/metrics', { config: { role: 'read' } }, async (_req, reply) =>
     reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 
-  await app.listen({ host, port });
+  try {
+    await app.listen({ host, port });
+  } catch (e) {
+    await featureStore.close();
+    throw e;
+  }
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
@@ -256,6 +264,7 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
         registry: core.registry,
         models,
         metrics,
+        features: featureStore,
         tokens: core.tokens,
         authRequired,
         isReady: () => ready,
@@ -268,6 +277,7 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
     } catch (e) {
       clearInterval(authWatch);
       await app.close();
+      await featureStore.close();
       throw e;
     }
   }
@@ -287,6 +297,7 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
     close: async () => {
       clearInterval(authWatch);
       await Promise.all([app.close(), grpc?.close()]);
+      await featureStore.close();
       await models.close();
     },
   };

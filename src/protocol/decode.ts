@@ -223,7 +223,8 @@ export function decodeInferRequest(body: unknown, options?: DecodeOptions, exter
 
   const inputs = body.inputs;
   if (!Array.isArray(inputs)) throw errors.badRequest(`inputs must be an array, got ${describeValue(inputs)}`, 'inputs');
-  if (inputs.length === 0) throw errors.badRequest('inputs must not be empty', 'inputs');
+  // with parameters, inputs may be empty: models that read a feature service take entity keys as parameters
+  if (inputs.length === 0 && request.parameters === undefined) throw errors.badRequest('inputs must not be empty', 'inputs');
   if (inputs.length > limits.maxInputs) {
     throw errors.badRequest(
       `request has ${plural(inputs.length, 'input')}, over the limit of ${limits.maxInputs} (maxInputs)`,

@@ -3,11 +3,14 @@ import { BerthError } from '../errors.js';
 import type { ServerMetrics } from '../monitor/metrics.js';
 import { type InferRequest, type InferResponse, ONNX_PLATFORM, type V2ModelMetadata, validateInputs } from '../protocol/index.js';
 import type { Registry } from '../registry/index.js';
+import { declaresFeatureService, enrichWithFeatures, type FeatureSource } from './features.js';
 import type { ModelManager } from './models.js';
 
 export interface InferDeps {
   models: ModelManager;
   metrics: ServerMetrics;
+  /** Reads the features of models that declare a feature service (see features.ts). */
+  features?: FeatureSource;
 }
 
 /** Model metadata as both front ends answer it; `versions` lists every version when none was named. */
@@ -42,9 +45,10 @@ export async function runInference<T>(
   const started = performance.now();
   let labels: { model: string; version: string } = { model, version: version ?? '' };
   try {
-    const request = decode();
+    let request = decode();
     const mv = await models.resolve(model, version);
     labels = { model: mv.model, version: String(mv.version) };
+    if (declaresFeatureService(mv)) request = await enrichWithFeatures(deps.features, mv, request);
     validateInputs(request, mv.signature, `${mv.model}:${mv.version}`);
     const loaded = await models.acquire(mv);
     const outputs = await loaded.run(request.inputs, request.outputs?.map((o) => o.name));

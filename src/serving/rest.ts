@@ -3,7 +3,7 @@ import { errors } from '../errors.js';
 import type { ServerMetrics } from '../monitor/metrics.js';
 import type { V2ModelMetadata } from '../protocol/index.js';
 import type { Registry } from '../registry/index.js';
-import { describeModel, runInference } from './infer.js';
+import { describeModel, type InferDeps, runInference } from './infer.js';
 import type { ModelManager } from './models.js';
 import { acceptBinaryBodies, decodeTritonRequest, encodeTritonResponse, HEADER_LENGTH, tritonRepositoryPlugin } from './triton.js';
 
@@ -14,6 +14,8 @@ export interface V2Options {
   registry: Registry;
   models: ModelManager;
   metrics: ServerMetrics;
+  /** Reads features for models that declare a feature service. */
+  features?: InferDeps['features'];
   serverName: string;
   serverVersion: string;
   /** True once start-up loading has finished. */

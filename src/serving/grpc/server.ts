@@ -18,7 +18,7 @@ import { bearerSecret, type Role, type Tokens } from '../../auth/index.js';
 import { BerthError, ErrorCodes } from '../../errors.js';
 import type { ServerMetrics } from '../../monitor/metrics.js';
 import type { Registry } from '../../registry/index.js';
-import { describeModel, runInference } from '../infer.js';
+import { describeModel, type InferDeps, runInference } from '../infer.js';
 import type { ModelManager } from '../models.js';
 import { decodeModelInferRequest, encodeModelInferResponse, type ModelInferRequestMsg } from './messages.js';
 import { inferenceService } from './proto.js';
@@ -30,6 +30,8 @@ export interface GrpcServerOptions {
   registry: Registry;
   models: ModelManager;
   metrics: ServerMetrics;
+  /** Reads features for models that declare a feature service. */
+  features?: InferDeps['features'];
   tokens: Tokens;
   /** Whether calls must carry a token (same rule as REST). */
   authRequired: () => Promise<boolean>;
@@ -116,7 +118,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     ModelInfer: unary('ModelInfer', 'read', async (req: ModelInferRequestMsg) => {
       const raw = (req.raw_input_contents?.length ?? 0) > 0;
       return runInference(
-        { models, metrics },
+        { models, metrics, features: opts.features },
         modelName(req.model_name),
         version(req.model_version),
         () => decodeModelInferRequest(req),
