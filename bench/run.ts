@@ -1,5 +1,6 @@
 // npm run bench -- <name> [options]: runs one benchmark and prints its table.
 import { driftBench } from './drift.js';
+import { experimentsBench } from './experiments.js';
 import { featureServingBench } from './feature-serving.js';
 import { featuresBench } from './features.js';
 import { grpcBench } from './grpc.js';
@@ -11,6 +12,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   features: featuresBench,
   drift: driftBench,
   'feature-serving': featureServingBench,
+  experiments: experimentsBench,
   protocol: async () => {
     await import('./protocol.js');
   },

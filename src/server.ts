@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { managementPlugin } from './api/index.js';
+import { experimentsPlugin, openExperiments } from './experiments/index.js';
 import { featuresPlugin, openFeatureStore } from './features/index.js';
 import { type ApiToken, bearerSecret, type Role } from './auth/index.js';
 import type { BerthCore } from './core.js';
@@ -229,18 +230,22 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
 
   // one feature store for the feature server routes and for models that read features
   const featureStore = openFeatureStore({ home: core.config.home });
+  const experiments = await openExperiments({ home: core.config.home, registry: core.registry });
+  app.addHook('onClose', async () => experiments.close());
   let ready = false;
   await app.register(v2RestPlugin, {
     registry: core.registry,
     models,
     metrics,
     features: featureStore,
+    experiments,
     serverName: 'berth',
     serverVersion: VERSION,
     isReady: () => ready,
   });
   await app.register(managementPlugin, { management: core.management, uploadLimit: opts.uploadLimit ?? 1024 ** 3 });
   await app.register(featuresPlugin, { store: featureStore });
+  await app.register(experimentsPlugin, { experiments });
   app.get('/metrics', { config: { role: 'read' } }, async (_req, reply) =>
     reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
@@ -249,6 +254,7 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
     await app.listen({ host, port });
   } catch (e) {
     await featureStore.close();
+    await experiments.close();
     throw e;
   }
   const address = app.server.address();

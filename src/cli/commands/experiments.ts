@@ -1,8 +1,17 @@
 import type { Command } from 'commander';
 import { errors, isBerthError } from '../../errors.js';
-import { type AnalysisReport, analyzeFile, type MetricKind } from '../../experiments/index.js';
+import {
+  type AnalysisReport,
+  analyzeFile,
+  type Experiment,
+  type ExperimentReport,
+  type ExperimentsApi,
+  type MetricKind,
+  openExperiments,
+  RemoteExperiments,
+} from '../../experiments/index.js';
 import { sampleSizeTwoProportions } from '../../stats/ab/index.js';
-import { optionsOf } from '../context.js';
+import { type GlobalOptions, optionsOf, withCore } from '../context.js';
 import { fail, printJson, printTable } from '../output.js';
 
 /** Parses a numeric flag strictly; anything else is a usage error naming the flag. */
@@ -44,9 +53,172 @@ function printAnalysis(r: AnalysisReport, alpha: number): void {
   process.stdout.write(`\nsample-ratio-mismatch p-value: ${fmtP(r.srm_p_value)}${srm}\n`);
 }
 
-/** `berth experiments …`: offline planning and analysis of A/B tests. */
+/** Runs an action against the remote server (`--server`, BERTH_SERVER) or the local state; errors exit non-zero. */
+async function withExperiments(g: GlobalOptions, fn: (x: ExperimentsApi) => Promise<void>): Promise<void> {
+  try {
+    const server = g.server ?? process.env.BERTH_SERVER;
+    if (server) {
+      await fn(new RemoteExperiments(server, g.token ?? process.env.BERTH_TOKEN));
+      return;
+    }
+    await withCore(g, async (core) => {
+      const x = await openExperiments({ home: core.config.home, registry: core.registry });
+      try {
+        await fn(x);
+      } finally {
+        await x.close();
+      }
+    });
+  } catch (e) {
+    fail(e, Boolean(g.json));
+  }
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Prints one experiment for humans. */
+function printExperiment(e: Experiment): void {
+  process.stdout.write(
+    `${e.name}: ${e.status}, model '${e.model}', unit header '${e.unit_header}', ${e.metric} metric, alpha ${e.alpha}` +
+      `${e.mde === null ? '' : `, mde ${e.mde}, power ${e.power}`}\n\n`,
+  );
+  const total = e.variants.reduce((s, v) => s + v.weight, 0);
+  printTable(
+    ['VARIANT', 'MODEL', 'VERSION', 'SHARE'],
+    e.variants.map((v) => [
+      v.name + (v.name === e.control && v.name !== 'control' ? ' (control)' : ''),
+      v.model,
+      String(v.version),
+      `${fmt((100 * v.weight) / total)}%`,
+    ]),
+  );
+}
+
+const VERDICT_TEXT: Record<string, string> = {
+  treatment_better: 'better',
+  treatment_worse: 'worse',
+  no_difference_detected: 'no difference detected',
+  keep_running: 'keep running',
+};
+
+/** Prints a live report for humans. */
+function printReport(r: ExperimentReport): void {
+  process.stdout.write(`${r.name} (${r.status}): ${r.metric} metric, control '${r.control}', alpha ${r.alpha}\n\n`);
+  printTable(
+    ['VARIANT', 'VERSION', 'N', 'MEAN', 'STD'],
+    r.variants.map((v) => [v.name, `${v.model}:${v.version}`, String(v.n), fmt(v.mean), fmt(v.std)]),
+  );
+  if (r.note) {
+    process.stdout.write(`\n${r.note}\n`);
+    return;
+  }
+  process.stdout.write('\n');
+  printTable(
+    ['VARIANT', 'DIFFERENCE', `${fmt(100 * (1 - r.alpha))}% CI`, 'TEST', 'STATISTIC', 'P-VALUE', 'ALWAYS-VALID P', 'VERDICT'],
+    r.comparisons.map((c) => [
+      c.variant,
+      fmt(c.difference),
+      `[${fmt(c.ci_low)}, ${fmt(c.ci_high)}]`,
+      c.test,
+      fmt(c.statistic),
+      fmtP(c.p_value),
+      fmtP(c.msprt_p_value),
+      (VERDICT_TEXT[c.verdict] ?? c.verdict) +
+        (c.remaining_per_arm === undefined ? '' : ` (${c.remaining_per_arm} more per arm)`),
+    ]),
+  );
+  const srm = r.srm_p_value !== null && r.srm_p_value < 0.001 ? '  (sample ratio mismatch: the split is not what was intended)' : '';
+  process.stdout.write(`\nsample-ratio-mismatch p-value: ${r.srm_p_value === null ? '-' : fmtP(r.srm_p_value)}${srm}\n`);
+}
+
+/** `berth experiments create|list|show|stop|report`: server-side experiments, local or remote. */
+function liveCommands(experiments: Command): void {
+  experiments
+    .command('create <name>')
+    .description('start an A/B experiment splitting unversioned requests for a model between versions')
+    .requiredOption('--model <model>', 'the model whose requests are split')
+    .requiredOption('--variant <name=MODEL:VERSION>', 'a variant and the version serving it (repeat; MODEL@alias is pinned now)', collect)
+    .option('--split <weights>', 'weights in variant order (e.g. 50,50) or name=weight pairs; equal by default')
+    .requiredOption('--unit <source>', 'where the unit id comes from: header:NAME (e.g. header:x-user-id)')
+    .requiredOption('--metric <kind>', 'binary (conversion; z-test) or continuous (e.g. revenue; Welch t-test)')
+    .option('--alpha <a>', 'significance level', '0.05')
+    .option('--mde <d>', 'minimum detectable effect, absolute, for the sample size still needed')
+    .option('--power <p>', 'power at the minimum detectable effect', '0.8')
+    .option('--control <name>', "the control variant (default: 'control', else the first)")
+    .option('--json', 'print JSON')
+    .action(async (name: string, _o, cmd: Command) => {
+      const o = optionsOf<{
+        model: string;
+        variant: string[];
+        split?: string;
+        unit: string;
+        metric: string;
+        alpha: string;
+        mde?: string;
+        power: string;
+        control?: string;
+      }>(cmd);
+      await withExperiments(o, async (x) => {
+        const e = await x.create({
+          name,
+          model: o.model,
+          variants: o.variant,
+          split: o.split,
+          unit: o.unit,
+          metric: o.metric as MetricKind,
+          alpha: numberFlag(o.alpha, '--alpha'),
+          power: numberFlag(o.power, '--power'),
+          ...(o.mde === undefined ? {} : { mde: numberFlag(o.mde, '--mde') }),
+          ...(o.control === undefined ? {} : { control: o.control }),
+        });
+        if (o.json) printJson(e);
+        else printExperiment(e);
+      });
+    });
+
+  experiments
+    .command('list')
+    .description('list experiments')
+    .option('--json', 'print JSON')
+    .action(async (_o, cmd: Command) => {
+      const o = optionsOf<object>(cmd);
+      await withExperiments(o, async (x) => {
+        const all = await x.list();
+        if (o.json) return printJson({ experiments: all });
+        printTable(
+          ['NAME', 'STATUS', 'MODEL', 'METRIC', 'VARIANTS', 'CREATED'],
+          all.map((e) => [e.name, e.status, e.model, e.metric, e.variants.map((v) => `${v.name}=${v.model}:${v.version}`).join(' '), e.created_at]),
+        );
+      });
+    });
+
+  for (const [verb, description] of [
+    ['show', 'show an experiment'],
+    ['stop', 'stop assigning new units (late outcomes for units already in still count)'],
+    ['report', 'per-variant results, tests against the control, the always-valid p-value, SRM check and verdict'],
+  ] as const) {
+    experiments
+      .command(`${verb} <name>`)
+      .description(description)
+      .option('--json', 'print JSON')
+      .action(async (name: string, _o, cmd: Command) => {
+        const o = optionsOf<object>(cmd);
+        await withExperiments(o, async (x) => {
+          if (verb === 'report') {
+            const r = await x.report(name);
+            return o.json ? printJson(r) : printReport(r);
+          }
+          const e = verb === 'show' ? await x.show(name) : await x.stop(name);
+          return o.json ? printJson(e) : printExperiment(e);
+        });
+      });
+  }
+}
+
+/** `berth experiments …`: planning, offline analysis and server-side A/B experiments. */
 export function experimentsCommand(program: Command): void {
-  const experiments = program.command('experiments').description('plan and analyse A/B experiments');
+  const experiments = program.command('experiments').description('plan, run and analyse A/B experiments');
+  liveCommands(experiments);
 
   experiments
     .command('plan')
