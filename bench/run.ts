@@ -1,4 +1,5 @@
 // npm run bench -- <name> [options]: runs one benchmark and prints its table.
+import { batchBench } from './batch.js';
 import { driftBench } from './drift.js';
 import { experimentsBench } from './experiments.js';
 import { featureServingBench } from './feature-serving.js';
@@ -11,6 +12,7 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   grpc: grpcBench,
   features: featuresBench,
   drift: driftBench,
+  batch: batchBench,
   'feature-serving': featureServingBench,
   experiments: experimentsBench,
   protocol: async () => {

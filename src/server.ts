@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { managementPlugin } from './api/index.js';
+import { batchJobsPlugin } from './batch/index.js';
 import { experimentsPlugin, openExperiments } from './experiments/index.js';
 import { featuresPlugin, openFeatureStore } from './features/index.js';
 import { type ApiToken, bearerSecret, type Role } from './auth/index.js';
@@ -246,6 +247,7 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   await app.register(managementPlugin, { management: core.management, uploadLimit: opts.uploadLimit ?? 1024 ** 3 });
   await app.register(featuresPlugin, { store: featureStore });
   await app.register(experimentsPlugin, { experiments });
+  await app.register(batchJobsPlugin, { core });
   app.get('/metrics', { config: { role: 'read' } }, async (_req, reply) =>
     reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
   );

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   drift: async () => (await import('./commands/drift.js')).driftCommand,
   experiments: async () => (await import('./commands/experiments.js')).experimentsCommand,
   features: async () => (await import('./commands/features.js')).featuresCommand,
+  batch: async () => (await import('./commands/batch.js')).batchCommand,
 };
 
 const GLOBAL_WITH_VALUE = new Set(['--home', '--store', '--server', '--token']);
