@@ -10,52 +10,19 @@ import type {
   VersionView,
 } from '../api/index.js';
 import type { Role } from '../auth/index.js';
-import { BerthError, type ErrorKind, ErrorCodes } from '../errors.js';
-
-const kindOfCode = (code: unknown, status: number): ErrorKind => {
-  for (const [kind, spec] of Object.entries(ErrorCodes)) if (spec.code === code) return kind as ErrorKind;
-  for (const [kind, spec] of Object.entries(ErrorCodes)) if (spec.status === status) return kind as ErrorKind;
-  return 'INTERNAL';
-};
+import { ApiClient } from '../api/index.js';
+import { BerthError } from '../errors.js';
 
 /** Management over a remote server's /api/v1, for `--server URL --token T`. */
 export class RemoteManagement implements Management {
-  private readonly base: string;
+  private readonly client: ApiClient;
 
-  constructor(
-    server: string,
-    private readonly token?: string,
-  ) {
-    this.base = server.replace(/\/+$/, '');
+  constructor(server: string, token?: string) {
+    this.client = new ApiClient(server, token);
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = {};
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
-    try {
-      res = await fetch(this.base + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (e) {
-      const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : String(e);
-      throw new BerthError('NOT_READY', `cannot reach the Berth server at ${this.base}: ${cause}`);
-    }
-    const text = await res.text();
-    if (!res.ok) {
-      let message = text;
-      let code: unknown;
-      try {
-        const parsed = JSON.parse(text) as { error?: string; code?: string };
-        message = parsed.error ?? text;
-        code = parsed.code;
-      } catch {}
-      throw new BerthError(kindOfCode(code, res.status), `${message} (HTTP ${res.status})`);
-    }
-    return (text ? JSON.parse(text) : undefined) as T;
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.client.call<T>(method, path, body);
   }
 
   private enc(s: string): string {

@@ -1,4 +1,4 @@
-import { BerthError, type ErrorKind, ErrorCodes } from '../errors.js';
+import { ApiClient } from '../api/index.js';
 import type { ExperimentReport } from './report.js';
 import type { Experiment, ExperimentInput, OutcomeResult } from './types.js';
 
@@ -12,46 +12,16 @@ export interface ExperimentsApi {
   recordOutcomes(name: string, body: unknown): Promise<OutcomeResult>;
 }
 
-const kindOf = (code: unknown, status: number): ErrorKind => {
-  for (const [kind, spec] of Object.entries(ErrorCodes)) if (spec.code === code) return kind as ErrorKind;
-  for (const [kind, spec] of Object.entries(ErrorCodes)) if (spec.status === status) return kind as ErrorKind;
-  return 'INTERNAL';
-};
-
 /** Experiments over a remote server's `/api/v1/experiments`, for `--server URL --token T`. */
 export class RemoteExperiments implements ExperimentsApi {
-  private readonly base: string;
+  private readonly client: ApiClient;
 
-  constructor(
-    server: string,
-    private readonly token?: string,
-  ) {
-    this.base = `${server.replace(/\/+$/, '')}/api/v1/experiments`;
+  constructor(server: string, token?: string) {
+    this.client = new ApiClient(server, token);
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = {};
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
-    try {
-      res = await fetch(this.base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    } catch (e) {
-      const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : String(e);
-      throw new BerthError('NOT_READY', `cannot reach the Berth server at ${this.base}: ${cause}`);
-    }
-    const text = await res.text();
-    if (!res.ok) {
-      let message = text;
-      let code: unknown;
-      try {
-        const parsed = JSON.parse(text) as { error?: string; code?: string };
-        message = parsed.error ?? text;
-        code = parsed.code;
-      } catch {}
-      throw new BerthError(kindOf(code, res.status), `${message} (HTTP ${res.status})`);
-    }
-    return (text ? JSON.parse(text) : undefined) as T;
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.client.call<T>(method, `/api/v1/experiments${path}`, body);
   }
 
   private at(name: string): string {
