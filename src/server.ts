@@ -273,6 +273,7 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
         models,
         metrics,
         features: featureStore,
+        experiments,
         tokens: core.tokens,
         authRequired,
         isReady: () => ready,

@@ -1,4 +1,6 @@
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inferenceService } from '../../src/serving/grpc/index.js';
 import { identityModel } from '../fixtures/models.js';
 import { http, startTestServer, type TestServer } from '../helpers.js';
 
@@ -10,7 +12,7 @@ beforeAll(async () => {
     // both versions take [-1, -1] so one request body fits either variant
     await core.registry.register('ranker', identityModel('float32', ['batch', 'n']), { alias: 'champion' });
     await core.registry.register('ranker', identityModel('float32', ['batch', 'n']));
-  });
+  }, { grpcPort: 0 });
 });
 afterAll(async () => t.close());
 
@@ -52,5 +54,35 @@ describe('A/B experiments in the inference path', () => {
     const report = await http('GET', `${t.url}/api/v1/experiments/rank-ab/report`);
     expect(report.status).toBe(200);
     expect(report.json.variants.reduce((n: number, v: { n: number }) => n + v.n, 0)).toBe(30);
+  });
+});
+
+describe('A/B experiments over gRPC', () => {
+  it('routes ModelInfer by the unit in the call metadata, like REST', async () => {
+    const Ctor = inferenceService();
+    const client = new Ctor(t.server.grpc?.address as string, credentials.createInsecure());
+    const infer = (user: string) =>
+      new Promise<{ model_version: string; parameters: Record<string, { string_param?: string }> }>((resolve, reject) => {
+        const md = new Metadata();
+        md.set('x-user-id', user);
+        const call = (client as unknown as Record<string, (...a: unknown[]) => void>).ModelInfer as (...a: unknown[]) => void;
+        call.call(
+          client,
+          { model_name: 'ranker', inputs: [{ name: 'x', datatype: 'FP32', shape: ['1', '3'], contents: { fp32_contents: [1, 2, 3] } }] },
+          md,
+          (err: ServiceError | null, value: { model_version: string; parameters: Record<string, { string_param?: string }> }) =>
+            err ? reject(err) : resolve(value),
+        );
+      });
+    try {
+      for (const user of ['u1', 'u2', 'u3', 'u4', 'u5', 'u6']) {
+        const rest = await http('POST', `${t.url}/v2/models/ranker/infer`, body(3), { 'x-user-id': user });
+        const grpc = await infer(user);
+        expect(grpc.parameters.variant?.string_param).toBe(rest.headers.get('x-berth-variant'));
+        expect(grpc.model_version).toBe(rest.json.model_version);
+      }
+    } finally {
+      client.close();
+    }
   });
 });

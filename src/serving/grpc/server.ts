@@ -18,6 +18,7 @@ import { bearerSecret, type Role, type Tokens } from '../../auth/index.js';
 import { BerthError, ErrorCodes } from '../../errors.js';
 import type { ServerMetrics } from '../../monitor/metrics.js';
 import type { Registry } from '../../registry/index.js';
+import type { RoutedRequest } from '../../experiments/index.js';
 import { describeModel, type InferDeps, runInference } from '../infer.js';
 import type { ModelManager } from '../models.js';
 import { decodeModelInferRequest, encodeModelInferResponse, type ModelInferRequestMsg } from './messages.js';
@@ -32,6 +33,8 @@ export interface GrpcServerOptions {
   metrics: ServerMetrics;
   /** Reads features for models that declare a feature service. */
   features?: InferDeps['features'];
+  /** Assigns requests to A/B experiment variants (requests that name no version only). */
+  experiments?: { route(model: string, headers: Record<string, string | string[] | undefined>, requestId?: string): RoutedRequest | undefined };
   tokens: Tokens;
   /** Whether calls must carry a token (same rule as REST). */
   authRequired: () => Promise<boolean>;
@@ -74,14 +77,14 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
   };
 
   const unary =
-    <Req>(method: string, role: Role | null, handler: (request: Req) => Promise<unknown>): handleUnaryCall<Req, unknown> =>
+    <Req>(method: string, role: Role | null, handler: (request: Req, call: ServerUnaryCall<Req, unknown>) => Promise<unknown>): handleUnaryCall<Req, unknown> =>
     (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>): void => {
       const started = performance.now();
       const debug = (code: status) => {
         if (logger.isLevelEnabled('debug')) logger.debug({ method, code: status[code], ms: performance.now() - started }, 'grpc call');
       };
       authorize(call.metadata, role)
-        .then(() => handler(call.request))
+        .then(() => handler(call.request, call))
         .then(
           (value) => {
             debug(status.OK);
@@ -115,14 +118,22 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
       if (state === 'unloaded') models.ensureLoading(mv);
       return { ready: state === 'ready' };
     }),
-    ModelInfer: unary('ModelInfer', 'read', async (req: ModelInferRequestMsg) => {
+    ModelInfer: unary('ModelInfer', 'read', async (req: ModelInferRequestMsg, call) => {
       const raw = (req.raw_input_contents?.length ?? 0) > 0;
+      const requested = version(req.model_version);
+      // as over REST: a request that names no version may be routed by a running experiment
+      const routed =
+        requested === undefined ? opts.experiments?.route(modelName(req.model_name), metadataHeaders(call.metadata), req.id || undefined) : undefined;
       return runInference(
         { models, metrics, features: opts.features },
-        modelName(req.model_name),
-        version(req.model_version),
+        routed?.model ?? modelName(req.model_name),
+        routed ? String(routed.version) : requested,
         () => decodeModelInferRequest(req),
-        (res) => encodeModelInferResponse(res, raw),
+        (res) =>
+          encodeModelInferResponse(
+            routed ? { ...res, parameters: { ...res.parameters, experiment: routed.experiment, variant: routed.variant } } : res,
+            raw,
+          ),
       );
     }),
   };
@@ -151,4 +162,11 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
         });
       }),
   };
+}
+
+/** gRPC metadata as header-like strings (binary `-bin` entries are left out). */
+function metadataHeaders(metadata: Metadata): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(metadata.getMap())) if (typeof v === 'string') out[k] = v;
+  return out;
 }
