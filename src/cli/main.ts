@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   experiments: async () => (await import('./commands/experiments.js')).experimentsCommand,
   features: async () => (await import('./commands/features.js')).featuresCommand,
   batch: async () => (await import('./commands/batch.js')).batchCommand,
+  'grafana-dashboard': async () => (await import('./commands/grafana.js')).grafanaCommand,
 };
 
 const GLOBAL_WITH_VALUE = new Set(['--home', '--store', '--server', '--token']);
