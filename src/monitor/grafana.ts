@@ -9,11 +9,13 @@ interface Panel {
   type: 'timeseries' | 'stat';
   title: string;
   gridPos: { x: number; y: number; w: number; h: number };
-  datasource: { type: 'prometheus'; uid: '${datasource}' };
+  datasource: typeof DS;
   fieldConfig: { defaults: { unit: string }; overrides: [] };
   targets: { refId: string; expr: string; legendFormat: string }[];
 }
 
+// Grafana's own variable syntax, not a template literal
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana variable reference
 const DS = { type: 'prometheus', uid: '${datasource}' } as const;
 
 /** The panels: [title, unit, [expr, legend]...]. `$model` filters by the model variable. */
