@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,4 +84,31 @@ export async function http(
     json = undefined;
   }
   return { status: res.status, text, json, headers: res.headers };
+}
+
+/** The built CLI (`npm test` builds first). */
+export const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the real `berth` binary over `home`, asynchronously (tests that also run a server in this
+ * process must not block its event loop). BERTH_SERVER/BERTH_TOKEN are cleared unless args set them.
+ */
+export function runBerth(home: string, args: string[], timeoutMs = 30_000): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, '--home', home, ...args],
+      { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, BERTH_SERVER: '', BERTH_TOKEN: '' } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }

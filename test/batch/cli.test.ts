@@ -1,24 +1,16 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCore } from '../../src/core.js';
 import { buildWeatherDemo, LABEL_COLUMN, type WeatherDemo } from '../../src/demo/index.js';
-import { tempHome } from '../helpers.js';
+import { tempHome, type CliResult, runBerth } from '../helpers.js';
 
-// Runs the real built binary (`npm test` builds first).
-const MAIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 let home: string;
 let cleanup: () => Promise<void>;
 let demo: WeatherDemo;
 
-function berth(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, '--home', home, ...args], { encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+function berth(...args: string[]): Promise<CliResult> {
+  return runBerth(home, args);
 }
 
 beforeAll(async () => {

@@ -1,29 +1,17 @@
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityModel } from '../fixtures/models.js';
-import { startTestServer, type TestServer, tempHome } from '../helpers.js';
+import { startTestServer, type TestServer, tempHome, type CliResult, runBerth } from '../helpers.js';
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 let home: string;
 let cleanup: () => Promise<void>;
 let modelA: string;
 let modelB: string;
 
 /** Runs the real built binary (asynchronously: the remote tests' server lives in this process). */
-function berth(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, '--home', home, ...args],
-      { encoding: 'utf8', timeout: 20_000, env: { ...process.env, BERTH_SERVER: '', BERTH_TOKEN: '' } },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+function berth(...args: string[]): Promise<CliResult> {
+  return runBerth(home, args);
 }
 const json = async (...args: string[]) => {
   const r = await berth(...args, '--json');

@@ -1,26 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliResult, runBerth } from '../helpers.js';
 import { CONTROL, TREATMENT, WELCH_REF } from '../stats/ab/fixtures.js';
 
-// Runs the real built binary: `npm run build` first.
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 let dir: string;
 
-function berth(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, '--home', dir, ...args],
-      { encoding: 'utf8', timeout: 20_000, env: { ...process.env, BERTH_SERVER: '', BERTH_TOKEN: '' } },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+function berth(...args: string[]): Promise<CliResult> {
+  return runBerth(dir, args);
 }
 
 let csv: string;

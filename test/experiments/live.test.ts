@@ -1,15 +1,11 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BerthCore, openCore } from '../../src/core.js';
 import { BerthError } from '../../src/errors.js';
 import { assignVariant, type Experiments, experimentsPlugin, openExperiments } from '../../src/experiments/index.js';
 import { identityModel } from '../fixtures/models.js';
-import { http, tempHome } from '../helpers.js';
+import { http, tempHome, type CliResult, runBerth } from '../helpers.js';
 
-// Runs the real built binary (`npm run build` first), asynchronously: the remote tests' server lives here.
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 let home: string;
 let serverHome: string;
 let cleanups: (() => Promise<void>)[] = [];
@@ -18,18 +14,8 @@ let served: Experiments;
 let app: FastifyInstance;
 let url: string;
 
-function berth(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, '--home', home, ...args],
-      { encoding: 'utf8', timeout: 20_000, env: { ...process.env, BERTH_SERVER: '', BERTH_TOKEN: '' } },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+function berth(...args: string[]): Promise<CliResult> {
+  return runBerth(home, args);
 }
 const json = async (...args: string[]) => {
   const r = await berth(...args, '--json');

@@ -1,25 +1,16 @@
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempHome } from '../helpers.js';
+import { tempHome, type CliResult, runBerth } from '../helpers.js';
 import { writeRepo } from './fixture.js';
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 let dir: string;
 let cleanup: () => Promise<void>;
 let file: string;
 
 /** Runs the real built binary (`npm run build` first). */
-function berth(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, '--home', join(dir, 'home'), ...args],
-      { encoding: 'utf8', timeout: 20_000, env: { ...process.env, BERTH_SERVER: '', BERTH_ONLINE_STORE: '' } },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
+function berth(...args: string[]): Promise<CliResult> {
+  return runBerth(join(dir, 'home'), args);
 }
 
 beforeAll(async () => {

@@ -1,25 +1,19 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliResult, runBerth } from '../../helpers.js';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { driftReport } from '../../../src/monitor/drift/index.js';
 import { PARALLEL_MIN_VALUES } from '../../../src/monitor/drift/numeric-pass.js';
 import { table, writeCsv } from './fixtures.js';
 
-// Runs the real built binary: `npm run build` first.
-const CLI = join(import.meta.dirname, '..', '..', '..', 'dist', 'cli', 'main.js');
 const CHROMIUM = '/usr/bin/chromium';
 let dir: string;
 
-function berth(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, '--home', dir, ...args], { encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
-  });
+function berth(...args: string[]): Promise<CliResult> {
+  return runBerth(dir, args);
 }
 
 beforeAll(() => {
