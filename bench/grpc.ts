@@ -5,33 +5,13 @@
 // @grpc/grpc-js for gRPC), at concurrency 1 and 16, for 1-row and 256-row requests.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { inferenceService } from '../src/serving/grpc/index.js';
-import { median, startProcess, table } from './lib.js';
+import { freePort, median, startProcess, table, waitReady } from './lib.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-async function waitReady(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} never became ready`);
-}
 
 type Send = () => Promise<void>;
 

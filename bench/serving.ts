@@ -3,31 +3,11 @@
 // both in their own process, driven in the same run at concurrency 1, 16 and 64.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasWrk, load, type LoadResult, median, startProcess, table } from './lib.js';
+import { freePort, hasWrk, load, type LoadResult, median, startProcess, table, waitReady } from './lib.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-async function waitReady(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} never became ready`);
-}
 
 /** Runs the serving benchmark and prints its table. */
 export async function servingBench(args: string[]): Promise<void> {
