@@ -37,6 +37,8 @@ export interface ServerOptions {
   preload?: boolean;
   /** Join concurrent requests into one model run (default: up to 64 rows, no added delay); false turns it off. */
   batching?: BatchingOptions | false;
+  /** Directory that batch jobs submitted over HTTP must read from and write to (default: anywhere). */
+  batchRoot?: string;
   /** Default Prometheus process metrics (default true). */
   defaultMetrics?: boolean;
   /** Also serve the Open Inference Protocol over gRPC on this port (0 = any free port); off when absent. */
@@ -247,7 +249,7 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   await app.register(managementPlugin, { management: core.management, uploadLimit: opts.uploadLimit ?? 1024 ** 3 });
   await app.register(featuresPlugin, { store: featureStore });
   await app.register(experimentsPlugin, { experiments });
-  await app.register(batchJobsPlugin, { core });
+  await app.register(batchJobsPlugin, { core, root: opts.batchRoot });
   app.get('/metrics', { config: { role: 'read' } }, async (_req, reply) =>
     reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
   );

@@ -152,4 +152,20 @@ describe('batch job API in berth serve', async () => {
       await srv.close();
     }
   });
+
+  it('keeps job files inside --batch-root when the server is given one', async () => {
+    const root = join(home, 'served-root');
+    mkdirSync(root, { recursive: true });
+    const srv = await startTestServer(async () => {}, { batchRoot: root });
+    try {
+      const outside = await http('POST', `${srv.url}/api/v1/batch-jobs`, { model: 'weather', input: '/etc/passwd', output: 'out.csv' });
+      expect(outside.status).toBe(400);
+      expect(outside.json.error).toContain(root);
+      const escape = await http('POST', `${srv.url}/api/v1/batch-jobs`, { model: 'weather', input: 'in.csv', output: '../escaped.csv' });
+      expect(escape.status).toBe(400);
+      expect(escape.json.error).toContain("'output'");
+    } finally {
+      await srv.close();
+    }
+  });
 });

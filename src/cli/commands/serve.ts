@@ -18,6 +18,7 @@ interface ServeFlags {
   batching: boolean;
   maxBatchSize: number;
   grpcPort?: number;
+  batchRoot?: string;
 }
 
 /** Parses `16MiB`, `512k`, `1048576` into bytes. */
@@ -50,7 +51,8 @@ const serveOptions = (cmd: Command) =>
     .option('--body-limit <size>', 'largest inference request body', parseSize, 16 * 1024 * 1024)
     .option('--log-level <level>', 'pino log level (debug logs every request)', process.env.BERTH_LOG_LEVEL ?? 'info')
     .option('--max-batch-size <rows>', 'most rows joined into one model run', parsePositive, 64)
-    .option('--no-batching', 'run every request on its own');
+    .option('--no-batching', 'run every request on its own')
+    .option('--batch-root <dir>', 'keep the files of batch jobs submitted over HTTP inside this directory');
 
 /** Runs the server until SIGINT/SIGTERM, then closes it cleanly. */
 async function serve(core: BerthCore, o: ServeFlags, after?: (url: string) => void): Promise<void> {
@@ -61,6 +63,7 @@ async function serve(core: BerthCore, o: ServeFlags, after?: (url: string) => vo
     bodyLimit: o.bodyLimit,
     logger,
     batching: o.batching ? { maxBatchSize: o.maxBatchSize, maxQueueDelayUs: 0 } : false,
+    batchRoot: o.batchRoot,
     ...(o.grpcPort !== undefined ? { grpcPort: o.grpcPort } : {}),
   });
   after?.(server.url);
