@@ -161,9 +161,9 @@ describe('batch job API in berth serve', async () => {
       const outside = await http('POST', `${srv.url}/api/v1/batch-jobs`, { model: 'weather', input: '/etc/passwd', output: 'out.csv' });
       expect(outside.status).toBe(400);
       expect(outside.json.error).toContain(root);
-      const escape = await http('POST', `${srv.url}/api/v1/batch-jobs`, { model: 'weather', input: 'in.csv', output: '../escaped.csv' });
-      expect(escape.status).toBe(400);
-      expect(escape.json.error).toContain("'output'");
+      const escaping = await http('POST', `${srv.url}/api/v1/batch-jobs`, { model: 'weather', input: 'in.csv', output: '../escaped.csv' });
+      expect(escaping.status).toBe(400);
+      expect(escaping.json.error).toContain("'output'");
     } finally {
       await srv.close();
     }
