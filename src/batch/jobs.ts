@@ -1,8 +1,7 @@
 /** Batch jobs run by the server: an in-memory registry, one job at a time, each recorded in SQLite. */
+import { openSqlite } from '../sqlite.js';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { BerthCore } from '../core.js';
 import { errors } from '../errors.js';
 import { BatchInterrupted, type BatchOptions, type BatchProgress, prepareBatch, runBatch } from './run.js';
@@ -51,9 +50,7 @@ export class BatchJobs {
     private readonly core: Pick<BerthCore, 'registry' | 'runtime'>,
     path: string,
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
+    this.db = openSqlite(path);
     this.db.exec('CREATE TABLE IF NOT EXISTS batch_jobs (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, body TEXT NOT NULL)');
     for (const r of this.db.prepare('SELECT id, body FROM batch_jobs').all() as Row[]) {
       const job = JSON.parse(r.body) as BatchJob;

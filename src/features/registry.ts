@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import { openSqlite } from '../sqlite.js';
+import type Database from 'better-sqlite3';
 import type { EntityDef, FeatureRepo, FeatureServiceDef, FeatureViewDef, SourceDef } from './definitions.js';
 
 export type ObjectKind = 'entity' | 'source' | 'feature_view' | 'feature_service';
@@ -23,9 +24,7 @@ export class FeatureRegistry {
   private readonly db: Database.Database;
 
   constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openSqlite(path);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS feature_objects (kind TEXT NOT NULL, name TEXT NOT NULL, spec TEXT NOT NULL,
         updated_at TEXT NOT NULL, PRIMARY KEY (kind, name));

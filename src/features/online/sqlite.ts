@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import { openSqlite } from '../../sqlite.js';
+import type Database from 'better-sqlite3';
 import type { OnlineKey, OnlineRecord, OnlineStore, OnlineWrite } from './store.js';
 
 const MANY_MAX = 128;
@@ -14,9 +15,7 @@ export class SqliteOnlineStore implements OnlineStore {
   private readonly writeMany: (records: OnlineWrite[]) => void;
 
   constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    this.db = openSqlite(path);
     this.db.pragma('mmap_size = 1073741824');
     this.db.exec(`CREATE TABLE IF NOT EXISTS online_features (
       view TEXT NOT NULL, key TEXT NOT NULL, event_ts INTEGER NOT NULL, created_ts INTEGER NOT NULL, vals TEXT NOT NULL,

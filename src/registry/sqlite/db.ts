@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../../sqlite.js';
+import { resolve } from 'node:path';
+import type Database from 'better-sqlite3';
 import { errors } from '../../errors.js';
 import type { AliasEvent, Model, ModelVersion } from '../types.js';
 import {
@@ -30,13 +30,8 @@ export class RegistryDb {
   /** Opens the database (creating parent directories), sets pragmas and migrates the schema. */
   constructor(path: string, busyTimeoutMs: number) {
     this.path = path === ':memory:' ? path : resolve(path);
-    if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
-    this.db = new Database(this.path);
+    this.db = openSqlite(this.path, busyTimeoutMs);
     try {
-      // Set first: the pragmas and migration below may have to wait for another process's lock.
-      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
-      this.db.pragma('journal_mode = WAL'); // ':memory:' stays in 'memory' mode, which is fine
-      this.db.pragma('synchronous = NORMAL'); // see SqliteRegistryStore for why this is safe
       this.db.pragma('foreign_keys = ON');
       this.schemaVersion = migrate(this.db);
     } catch (e) {
