@@ -3,16 +3,23 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import pino, { type Logger } from 'pino';
 import { managementPlugin } from './api/index.js';
 import { batchJobsPlugin } from './batch/index.js';
-import { experimentsPlugin, openExperiments } from './experiments/index.js';
+import { experimentRouter, experimentsPlugin, openExperiments } from './experiments/index.js';
 import { featuresPlugin, openFeatureStore } from './features/index.js';
 import { type ApiToken, bearerSecret, type Role } from './auth/index.js';
 import type { BerthCore } from './core.js';
 import { BerthError, errors } from './errors.js';
 import { ServerMetrics } from './monitor/metrics.js';
 import { type BatchingOptions, DEFAULT_BATCHING } from './runtime/index.js';
-import { type RunningGrpcServer, startGrpcServer } from './serving/grpc/index.js';
-import { ModelManager } from './serving/models.js';
-import { V2_EXTENSIONS, v2RestPlugin } from './serving/rest.js';
+import {
+  firstRoute,
+  type InferenceObserver,
+  ModelManager,
+  type Router,
+  type RunningGrpcServer,
+  startGrpcServer,
+  V2_EXTENSIONS,
+  v2RestPlugin,
+} from './serving/index.js';
 import { VERSION } from './version.js';
 
 declare module 'fastify' {
@@ -235,13 +242,18 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   const featureStore = openFeatureStore({ home: core.config.home });
   const experiments = await openExperiments({ home: core.config.home, registry: core.registry });
   app.addHook('onClose', async () => experiments.close());
+  // Calls that name no version go to the first router with an answer; observers see every call.
+  const routers: Router[] = [experimentRouter(experiments)];
+  const router = firstRoute(routers);
+  const observers: InferenceObserver[] = [];
   let ready = false;
   await app.register(v2RestPlugin, {
     registry: core.registry,
     models,
     metrics,
     features: featureStore,
-    experiments,
+    router,
+    observers,
     serverName: 'berth',
     serverVersion: VERSION,
     isReady: () => ready,
@@ -275,7 +287,8 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
         models,
         metrics,
         features: featureStore,
-        experiments,
+        router,
+        observers,
         tokens: core.tokens,
         authRequired,
         isReady: () => ready,

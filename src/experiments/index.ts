@@ -15,6 +15,7 @@ export { type Assignable, assignVariant, murmur3, unitPoint } from './assign.js'
 export { type ExperimentsPluginOptions, experimentsPlugin } from './http.js';
 export { type ExperimentsApi, RemoteExperiments } from './remote.js';
 export { armSummary, buildReport, type ExperimentReport, type ReportComparison, type ReportVariant } from './report.js';
+export { experimentRouter } from './router.js';
 export { Experiments, type ExperimentsOptions, type Headers, openExperiments, type RoutedRequest } from './service.js';
 export { SqliteExperimentStore } from './sqlite.js';
 export type {

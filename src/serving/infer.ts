@@ -1,16 +1,89 @@
 /** What the REST (JSON and Triton binary) and gRPC front ends share: model metadata and the inference path. */
 import { BerthError } from '../errors.js';
 import type { ServerMetrics } from '../monitor/metrics.js';
-import { type InferRequest, type InferResponse, ONNX_PLATFORM, type V2ModelMetadata, validateInputs } from '../protocol/index.js';
+import {
+  type InferRequest,
+  type InferResponse,
+  ONNX_PLATFORM,
+  type Tensor,
+  type V2ModelMetadata,
+  validateInputs,
+} from '../protocol/index.js';
 import type { Registry } from '../registry/index.js';
 import { declaresFeatureService, enrichWithFeatures, type FeatureSource } from './features.js';
 import type { ModelManager } from './models.js';
+
+/** Request headers (REST) or call metadata (gRPC), as Node gives them. */
+export type CallHeaders = Record<string, string | string[] | undefined>;
+
+/** One inference call as a front end received it, before routing. */
+export interface InferCall {
+  /** The model name in the path or message. */
+  model: string;
+  /** The version in the path or message; undefined lets a router choose. */
+  version: string | undefined;
+  /** The request id (REST `x-request-id`, or the V2 `id`), for logs, prediction logs and outcomes. */
+  requestId?: string;
+  headers: CallHeaders;
+}
+
+/** Where a router sends a call that named no version. */
+export interface Route {
+  model: string;
+  version: number;
+  /** Merged into the V2 response `parameters` (e.g. experiment and variant). */
+  parameters?: Record<string, string>;
+  /** Response headers (REST only; gRPC carries `parameters`). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * Chooses the version that answers a call that named none (traffic policies, experiments).
+ * Runs on the hot path: synchronous, no I/O. Undefined leaves the default (champion, else newest).
+ */
+export interface Router {
+  route(call: InferCall): Route | undefined;
+}
+
+/** What happened to one inference call, handed to observers once the answer is encoded (or failed). */
+export interface InferenceEvent {
+  model: string;
+  /** The version that answered; undefined when the call failed before a version was resolved. */
+  version: number | undefined;
+  requestId: string | undefined;
+  /** HTTP status (200 on success; the error's status otherwise). */
+  status: number;
+  /** Seconds from the start of decoding to the encoded answer (or the failure). */
+  seconds: number;
+  /** Date.now() when the call finished. */
+  time: number;
+  /** The decoded, validated request (undefined when decoding or validation failed). */
+  request: InferRequest | undefined;
+  /** The outputs (success only). Observers must not modify them. */
+  outputs: Tensor[] | undefined;
+  /** The route a router chose, if one did. */
+  route: Route | undefined;
+  /** The error, on failure. */
+  error: unknown;
+}
+
+/**
+ * Sees every inference call (prediction logging, live drift, SLO windows, shadow traffic). Runs on the
+ * hot path: must be cheap and synchronous (queue work for later) and must not throw.
+ */
+export interface InferenceObserver {
+  observe(event: InferenceEvent): void;
+}
 
 export interface InferDeps {
   models: ModelManager;
   metrics: ServerMetrics;
   /** Reads the features of models that declare a feature service (see features.ts). */
   features?: FeatureSource;
+  /** Routes calls that name no version. */
+  router?: Router;
+  /** Told about every call, in order; the array may grow while the server runs. */
+  observers?: InferenceObserver[];
 }
 
 /** Model metadata as both front ends answer it; `versions` lists every version when none was named. */
@@ -30,40 +103,86 @@ export async function describeModel(
   };
 }
 
+function notify(observers: InferenceObserver[], event: InferenceEvent): void {
+  for (const o of observers) {
+    try {
+      o.observe(event);
+    } catch {
+      // an observer's failure must never fail or slow the call it watched
+    }
+  }
+}
+
 /**
- * Decodes, resolves `model` (and `version`, when given), validates the inputs against its signature,
- * runs it and encodes the answer; records the outcome in the inference metrics either way.
+ * Routes the call (when it names no version), decodes, resolves, validates the inputs against the
+ * version's signature, runs it and encodes the answer; records the outcome in the inference metrics
+ * and tells the observers either way. Returns the encoded answer and the route taken, if any.
  */
 export async function runInference<T>(
   deps: InferDeps,
-  model: string,
-  version: string | undefined,
+  call: InferCall,
   decode: () => InferRequest,
   encode: (response: InferResponse, request: InferRequest) => T,
-): Promise<T> {
+): Promise<{ answer: T; route: Route | undefined }> {
   const { models, metrics } = deps;
   const started = performance.now();
-  let labels: { model: string; version: string } = { model, version: version ?? '' };
+  const route = call.version === undefined ? deps.router?.route(call) : undefined;
+  let labels: { model: string; version: string } = { model: route?.model ?? call.model, version: call.version ?? '' };
+  let resolvedVersion: number | undefined;
+  let request: InferRequest | undefined;
   try {
-    let request = decode();
-    const mv = await models.resolve(model, version);
+    let decoded = decode();
+    const mv = await models.resolve(route?.model ?? call.model, route ? String(route.version) : call.version);
     labels = { model: mv.model, version: String(mv.version) };
-    if (declaresFeatureService(mv)) request = await enrichWithFeatures(deps.features, mv, request);
-    validateInputs(request, mv.signature, `${mv.model}:${mv.version}`);
+    resolvedVersion = mv.version;
+    if (declaresFeatureService(mv)) decoded = await enrichWithFeatures(deps.features, mv, decoded);
+    validateInputs(decoded, mv.signature, `${mv.model}:${mv.version}`);
+    request = decoded;
     const loaded = await models.acquire(mv);
-    const outputs = await loaded.run(request.inputs, request.outputs?.map((o) => o.name));
+    const outputs = await loaded.run(decoded.inputs, decoded.outputs?.map((o) => o.name));
+    const parameters = route?.parameters ? { ...decoded.parameters, ...route.parameters } : decoded.parameters;
     const response: InferResponse = {
       modelName: mv.model,
       modelVersion: labels.version,
-      ...(request.id !== undefined ? { id: request.id } : {}),
-      ...(request.parameters !== undefined ? { parameters: request.parameters } : {}),
+      ...(decoded.id !== undefined ? { id: decoded.id } : {}),
+      ...(parameters !== undefined ? { parameters } : {}),
       outputs,
     };
-    const encoded = encode(response, request);
-    metrics.observeInference(labels.model, labels.version, 200, (performance.now() - started) / 1000);
-    return encoded;
+    const answer = encode(response, decoded);
+    const seconds = (performance.now() - started) / 1000;
+    metrics.observeInference(labels.model, labels.version, 200, seconds);
+    if (deps.observers !== undefined && deps.observers.length > 0) {
+      notify(deps.observers, {
+        model: mv.model,
+        version: mv.version,
+        requestId: call.requestId ?? decoded.id,
+        status: 200,
+        seconds,
+        time: Date.now(),
+        request: decoded,
+        outputs,
+        route,
+        error: undefined,
+      });
+    }
+    return { answer, route };
   } catch (e) {
-    metrics.observeInference(labels.model, labels.version, e instanceof BerthError ? e.status : 500);
+    const status = e instanceof BerthError ? e.status : 500;
+    metrics.observeInference(labels.model, labels.version, status);
+    if (deps.observers !== undefined && deps.observers.length > 0) {
+      notify(deps.observers, {
+        model: labels.model,
+        version: resolvedVersion,
+        requestId: call.requestId ?? request?.id,
+        status,
+        seconds: (performance.now() - started) / 1000,
+        time: Date.now(),
+        request,
+        outputs: undefined,
+        route,
+        error: e,
+      });
+    }
     throw e;
   }
 }

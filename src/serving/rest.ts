@@ -3,7 +3,6 @@ import { errors } from '../errors.js';
 import type { ServerMetrics } from '../monitor/metrics.js';
 import type { V2ModelMetadata } from '../protocol/index.js';
 import type { Registry } from '../registry/index.js';
-import type { RoutedRequest } from '../experiments/index.js';
 import { describeModel, type InferDeps, runInference } from './infer.js';
 import type { ModelManager } from './models.js';
 import { acceptBinaryBodies, decodeTritonRequest, encodeTritonResponse, HEADER_LENGTH, tritonRepositoryPlugin } from './triton.js';
@@ -17,8 +16,10 @@ export interface V2Options {
   metrics: ServerMetrics;
   /** Reads features for models that declare a feature service. */
   features?: InferDeps['features'];
-  /** Assigns requests to A/B experiment variants (requests that name no version only). */
-  experiments?: { route(model: string, headers: FastifyRequest['headers'], requestId?: string): RoutedRequest | undefined };
+  /** Routes requests that name no version (traffic policies, experiments). */
+  router?: InferDeps['router'];
+  /** Told about every inference call. */
+  observers?: InferDeps['observers'];
   serverName: string;
   serverVersion: string;
   /** True once start-up loading has finished. */
@@ -67,22 +68,13 @@ export async function v2RestPlugin(app: FastifyInstance, opts: V2Options): Promi
   );
 
   const infer = async (p: ModelParams, req: FastifyRequest, reply: FastifyReply) => {
-    // an explicit version bypasses experiments; otherwise a running experiment may pick the version
-    const routed = p.version === undefined ? opts.experiments?.route(p.model, req.headers, req.id) : undefined;
-    const answer = await runInference(
+    const { answer, route } = await runInference(
       opts,
-      routed?.model ?? p.model,
-      routed ? String(routed.version) : p.version,
+      { model: p.model, version: p.version, requestId: req.id, headers: req.headers },
       () => decodeTritonRequest(req.body, req.headers[HEADER_LENGTH]),
-      routed
-        ? (res, r) =>
-            encodeTritonResponse(
-              { ...res, parameters: { ...res.parameters, experiment: routed.experiment, variant: routed.variant } },
-              r,
-            )
-        : encodeTritonResponse,
+      encodeTritonResponse,
     );
-    if (routed) reply.header('x-berth-variant', routed.variant);
+    if (route?.headers) reply.headers(route.headers);
     if (answer.headerLength !== undefined) reply.header(HEADER_LENGTH, String(answer.headerLength));
     return reply.header('content-type', answer.contentType).header('x-model-version', answer.modelVersion).send(answer.body);
   };

@@ -18,7 +18,6 @@ import { bearerSecret, type Role, type Tokens } from '../../auth/index.js';
 import { BerthError, ErrorCodes } from '../../errors.js';
 import type { ServerMetrics } from '../../monitor/metrics.js';
 import type { Registry } from '../../registry/index.js';
-import type { RoutedRequest } from '../../experiments/index.js';
 import { describeModel, type InferDeps, runInference } from '../infer.js';
 import type { ModelManager } from '../models.js';
 import { decodeModelInferRequest, encodeModelInferResponse, type ModelInferRequestMsg } from './messages.js';
@@ -33,8 +32,10 @@ export interface GrpcServerOptions {
   metrics: ServerMetrics;
   /** Reads features for models that declare a feature service. */
   features?: InferDeps['features'];
-  /** Assigns requests to A/B experiment variants (requests that name no version only). */
-  experiments?: { route(model: string, headers: Record<string, string | string[] | undefined>, requestId?: string): RoutedRequest | undefined };
+  /** Routes calls that name no version (traffic policies, experiments). */
+  router?: InferDeps['router'];
+  /** Told about every inference call. */
+  observers?: InferDeps['observers'];
   tokens: Tokens;
   /** Whether calls must carry a token (same rule as REST). */
   authRequired: () => Promise<boolean>;
@@ -120,21 +121,18 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     }),
     ModelInfer: unary('ModelInfer', 'read', async (req: ModelInferRequestMsg, call) => {
       const raw = (req.raw_input_contents?.length ?? 0) > 0;
-      const requested = version(req.model_version);
-      // as over REST: a request that names no version may be routed by a running experiment
-      const routed =
-        requested === undefined ? opts.experiments?.route(modelName(req.model_name), metadataHeaders(call.metadata), req.id || undefined) : undefined;
-      return runInference(
-        { models, metrics, features: opts.features },
-        routed?.model ?? modelName(req.model_name),
-        routed ? String(routed.version) : requested,
+      const { answer } = await runInference(
+        { models, metrics, features: opts.features, router: opts.router, observers: opts.observers },
+        {
+          model: modelName(req.model_name),
+          version: version(req.model_version),
+          requestId: req.id || undefined,
+          headers: metadataHeaders(call.metadata),
+        },
         () => decodeModelInferRequest(req),
-        (res) =>
-          encodeModelInferResponse(
-            routed ? { ...res, parameters: { ...res.parameters, experiment: routed.experiment, variant: routed.variant } } : res,
-            raw,
-          ),
+        (res) => encodeModelInferResponse(res, raw),
       );
+      return answer;
     }),
   };
 
