@@ -1,0 +1,185 @@
+// npm run bench -- routing [--seconds 5] [--rounds 3] [--concurrency 16]
+// The per-request cost of the traffic policy and of experiment assignment, in one run against one
+// `berth serve` child process: the same identity model served (a) with no policy, (b) under a canary
+// held at 50% (the SLO windows and the 1 s guard ticks running), (c) in a 50/50 A/B experiment.
+// Cases are interleaved round by round so that machine noise spreads over all of them; the table
+// shows medians over rounds and throughput relative to (a). The closed-loop client runs in this
+// process over keep-alive node:http, sending the same x-user-id headers in every case.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Deployments, SqliteDeploymentStore } from '../src/deploy/index.js';
+import { buildModel } from '../src/onnx/index.js';
+import type { InferenceEvent } from '../src/serving/index.js';
+import { closedLoop, freePort, type LoadResult, median, startProcess, stopProcess, table, waitReady } from './lib.js';
+
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+const CASES = [
+  { name: 'no policy', model: 'plain' },
+  { name: 'canary at 50%', model: 'canary' },
+  { name: 'A/B experiment 50/50', model: 'exp' },
+] as const;
+
+function argOf(args: string[], flag: string, fallback: number): number {
+  const i = args.indexOf(flag);
+  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : fallback;
+}
+
+async function api(base: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** A keep-alive POST client that sends one of `users` x-user-id headers per call and counts the versions answering. */
+function poster(url: string, body: string, connections: number, users: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const bytes = Buffer.from(body);
+  const u = new URL(url);
+  const versions = new Map<string, number>();
+  let seq = 0;
+  const call = () =>
+    new Promise<void>((resolve, reject) => {
+      const headers = { 'content-type': 'application/json', 'content-length': bytes.length, 'x-user-id': `user-${seq++ % users}` };
+      const req = http.request({ agent, method: 'POST', host: u.hostname, port: u.port, path: u.pathname, headers }, (res) => {
+        const v = String(res.headers['x-model-version']);
+        versions.set(v, (versions.get(v) ?? 0) + 1);
+        res.on('data', () => {});
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(bytes);
+    });
+  return { call, versions, close: () => agent.destroy() };
+}
+
+const nsPer = (start: bigint, n: number): number => Number(process.hrtime.bigint() - start) / n;
+
+/** ns per call of the rollouts' router and observer in this process, for a model with and without a canary. */
+function micro(calls: number, runs: number): string {
+  const d = new Deployments(new SqliteDeploymentStore(':memory:'), { registry: {} as never });
+  d.router.set('canary', 1, 1, 2, 50);
+  d.observer.watch.track('canary', [1, 2]);
+  const request = { inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [1, 4], data: new Float32Array(4) }] };
+  const event = (model: string, version: number): InferenceEvent => ({
+    model,
+    version,
+    requestId: 'r', status: 200, seconds: 0.001, time: Date.now(), request, outputs: request.inputs, route: undefined, error: undefined,
+  });
+  const plainEvent = event('plain', 1);
+  const canaryEvent = event('canary', 2);
+  const times: Record<string, number[]> = { routeNone: [], routeCanary: [], observeNone: [], observeCanary: [] };
+  let sink = 0;
+  for (let r = 0; r < runs; r++) {
+    let t = process.hrtime.bigint();
+    for (let i = 0; i < calls; i++) if (d.router.route({ model: 'plain' }) === undefined) sink++;
+    times.routeNone?.push(nsPer(t, calls));
+    t = process.hrtime.bigint();
+    for (let i = 0; i < calls; i++) sink += d.router.route({ model: 'canary' })?.version ?? 0;
+    times.routeCanary?.push(nsPer(t, calls));
+    t = process.hrtime.bigint();
+    for (let i = 0; i < calls; i++) d.observer.observe(plainEvent);
+    times.observeNone?.push(nsPer(t, calls));
+    t = process.hrtime.bigint();
+    for (let i = 0; i < calls; i++) d.observer.observe(canaryEvent);
+    times.observeCanary?.push(nsPer(t, calls));
+  }
+  const ns = (k: string) => `${median(times[k] ?? []).toFixed(0)} ns`;
+  return (
+    `in-process hot-path cost per call, ${calls} calls x ${runs} runs, medians (sink ${sink % 7})\n` +
+    table(
+      ['hook', 'model without a rollout', 'model under a canary'],
+      [
+        ['router.route()', ns('routeNone'), ns('routeCanary')],
+        ['observer.observe()', ns('observeNone'), ns('observeCanary')],
+      ],
+    ) +
+    '\n\n'
+  );
+}
+
+/** Runs the routing benchmark and prints its table. */
+export async function routingBench(args: string[]): Promise<void> {
+  const seconds = argOf(args, '--seconds', 5);
+  const rounds = argOf(args, '--rounds', 3);
+  const concurrency = argOf(args, '--concurrency', 16);
+  process.stdout.write(micro(argOf(args, '--calls', 1_000_000), 7));
+  const home = mkdtempSync(join(tmpdir(), 'berth-bench-routing-'));
+  const file = join(home, 'identity.onnx');
+  writeFileSync(
+    file,
+    buildModel({
+      inputs: [{ name: 'x', type: 'float32', shape: ['batch', 4] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['batch', 4] }],
+      nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+      graphName: 'identity',
+    }),
+  );
+  const cli = (...a: string[]) => {
+    const r = spawnSync(process.execPath, [CLI, '--home', home, ...a], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`berth ${a.join(' ')} failed: ${r.stderr}`);
+  };
+  for (const c of CASES) {
+    cli('models', 'register', c.model, file, '--alias', 'champion');
+    cli('models', 'register', c.model, file);
+  }
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const { child } = await startProcess(process.execPath, [CLI, '--home', home, 'serve', '--port', String(port), '--log-level', 'warn'], {}, null);
+  child.stdout?.resume();
+  child.stderr?.resume();
+  try {
+    await waitReady(`${base}/v2/health/ready`);
+    // a canary that never judges (min_requests out of reach) so it stays at 50% for the whole run
+    await api(base, '/api/v1/deployments', { model: 'canary', version: 2, strategy: 'canary', steps: '50,100', step_interval: '1h', min_requests: 1e9 });
+    for (let i = 0; i < 100; i++) {
+      const s = (await (await fetch(`${base}/api/v1/deployments/canary`)).json()) as { weight: number };
+      if (s.weight === 50) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await api(base, '/api/v1/experiments', { name: 'bench', model: 'exp', variants: ['control=exp:1', 'treatment=exp:2'], unit: 'header:x-user-id', metric: 'binary' });
+    const body = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
+    const results = new Map<string, LoadResult[]>();
+    const shares = new Map<string, Map<string, number>>();
+    for (const c of CASES) await closedLoop(poster(`${base}/v2/models/${c.model}/infer`, body, concurrency, 10_000).call, concurrency, 1); // warm
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? CASES : [...CASES].reverse();
+      for (const c of order) {
+        const p = poster(`${base}/v2/models/${c.model}/infer`, body, concurrency, 10_000);
+        const result = await closedLoop(p.call, concurrency, seconds);
+        p.close();
+        results.set(c.name, [...(results.get(c.name) ?? []), result]);
+        shares.set(c.name, p.versions);
+      }
+    }
+    const canary = (await (await fetch(`${base}/api/v1/deployments/canary`)).json()) as { status: string; weight: number };
+    const baseRps = median((results.get(CASES[0].name) ?? []).map((x) => x.rps));
+    const rows = CASES.map((c) => {
+      const rs = results.get(c.name) ?? [];
+      const rps = median(rs.map((x) => x.rps));
+      const v = shares.get(c.name) ?? new Map();
+      const total = [...v.values()].reduce((s, n) => s + n, 0);
+      return [
+        c.name,
+        rps.toFixed(0),
+        median(rs.map((x) => x.p50Ms)).toFixed(2),
+        median(rs.map((x) => x.p99Ms)).toFixed(2),
+        `${((rps / baseRps - 1) * 100).toFixed(1)}%`,
+        `${(((v.get('2') ?? 0) / Math.max(1, total)) * 100).toFixed(1)}%`,
+        String(rs.reduce((s, x) => s + x.errors, 0)),
+      ];
+    });
+    process.stdout.write(
+      `routing: identity FP32 [1,4], ${concurrency} connections, ${seconds} s x ${rounds} rounds per case (medians), node closed loop; ` +
+        `canary ended the run ${canary.status} at ${canary.weight}%\n` +
+        table(['case', 'req/s', 'p50 ms', 'p99 ms', 'throughput vs none', 'answered by v2', 'errors'], rows) +
+        '\n',
+    );
+  } finally {
+    await stopProcess(child);
+    rmSync(home, { recursive: true, force: true });
+  }
+}
