@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,4 +97,89 @@ export async function waitReady(url: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} never became ready`);
+}
+
+/** Keeps `concurrency` calls of `send` in flight for `seconds` (a closed loop in this process); failed calls count as errors. */
+export async function closedLoop(send: () => Promise<void>, concurrency: number, seconds: number): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = performance.now() + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      try {
+        await send();
+        latencies.push(performance.now() - t0);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+  return { rps: latencies.length / elapsed, p50Ms: pct(0.5), p95Ms: pct(0.95), p99Ms: pct(0.99), errors };
+}
+
+/** Stops a child process and waits until it has exited. */
+export function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * A lean gRPC unary caller over one HTTP/2 connection (node:http2): the request message is encoded
+ * once and each call sends the same bytes and only checks `grpc-status`, as wrk does for REST, so
+ * the load tool's own cost stays small next to the server's. Calls multiplex as concurrent streams.
+ */
+export function grpcUnary(authority: string, path: string, message: Uint8Array): { call(): Promise<void>; close(): void } {
+  const session = http2.connect(authority);
+  session.on('error', () => {});
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  const headers = { ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' };
+  const call = () =>
+    new Promise<void>((resolve, reject) => {
+      const stream = session.request(headers, { endStream: false });
+      let status: string | undefined;
+      stream.on('response', (h) => {
+        if (h['grpc-status'] !== undefined) status = String(h['grpc-status']); // trailers-only answer
+      });
+      stream.on('trailers', (t) => {
+        status = String(t['grpc-status']);
+      });
+      stream.on('data', () => {});
+      stream.on('error', reject);
+      stream.on('close', () => (status === '0' ? resolve() : reject(new Error(`grpc-status ${status}`))));
+      stream.end(frame);
+    });
+  return { call, close: () => session.close() };
+}
+
+/** A lean HTTP/1.1 keep-alive POST caller (node:http) sending the same body each time. */
+export function httpPost(url: string, body: string, connections: number): { call(): Promise<void>; close(): void } {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const bytes = Buffer.from(body);
+  const u = new URL(url);
+  const opts = { agent, method: 'POST', host: u.hostname, port: u.port, path: u.pathname, headers: { 'content-type': 'application/json', 'content-length': bytes.length } };
+  const call = () =>
+    new Promise<void>((resolve, reject) => {
+      const req = http.request(opts, (res) => {
+        res.on('data', () => {});
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(bytes);
+    });
+  return { call, close: () => agent.destroy() };
 }

@@ -1,101 +1,217 @@
-// npm run bench -- serving [--seconds 5] [--rounds 3]
-// Berth's V2 REST inference on the demo model vs a bare Fastify route returning fixed JSON (the ceiling),
-// both in their own process, driven in the same run at concurrency 1, 16 and 64.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// npm run bench -- serving [--seconds 5] [--rounds 1] [--models demo,mlp,vad] [--concurrency 1,16,64] [--workers N]
+// Berth (REST and gRPC) against a naive server (Fastify + one InferenceSession.run per request on the
+// main thread) and a bare Fastify route that parses the request and answers a constant body (the
+// ceiling), for three models, at concurrency 1, 16 and 64, all in this run. Each server is a child
+// process of its own, started only while it is measured. REST load comes from wrk (autocannon without
+// it); gRPC load from a lean closed-loop HTTP/2 client in this process (one connection, the request
+// encoded once, as Triton's clients send it with raw contents), at the same concurrency. Node costs
+// more CPU per call than wrk, so Berth REST is also driven by a lean node:http closed loop:
+// "gRPC/REST node" compares the wire formats with load tools of the same kind.
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, hasWrk, load, type LoadResult, median, startProcess, table, waitReady } from './lib.js';
+import { buildWeatherDemo } from '../src/demo/index.js';
+import { inferenceService } from '../src/serving/grpc/index.js';
+import { closedLoop, freePort, grpcUnary, hasWrk, httpPost, load, type LoadResult, median, startProcess, stopProcess, table, waitReady } from './lib.js';
+import { type BenchModel, benchModels, grpcRequest, restBody, wideMlp } from './models.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+const TARGETS = ['Berth REST', 'Berth gRPC', 'Berth REST (node)', 'naive', 'ceiling'] as const;
+type Target = (typeof TARGETS)[number];
+
+interface Options {
+  seconds: number;
+  rounds: number;
+  concurrencies: number[];
+  models: BenchModel[];
+  workers: string | undefined;
+}
+
+async function postJson(url: string, body: string): Promise<unknown> {
+  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${url} answered ${res.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+/** Writes the generated models and registers the selected models in a fresh Berth home. */
+async function register(home: string, models: BenchModel[]): Promise<void> {
+  const cli = (...a: string[]) => {
+    const r = spawnSync(process.execPath, [CLI, '--home', home, ...a], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`berth ${a.join(' ')} failed: ${r.stderr}`);
+  };
+  for (const m of models) {
+    if (m.name === 'weather') m.file = (await buildWeatherDemo(join(home, 'demo'))).modelPath;
+    if (m.name === 'mlp') writeFileSync(m.file, wideMlp());
+    cli('models', 'register', m.name, m.file, '--alias', 'champion');
+  }
+}
 
 /** Runs the serving benchmark and prints its table. */
 export async function servingBench(args: string[]): Promise<void> {
-  const opt = (name: string, def: number) => {
+  const str = (name: string) => {
     const i = args.indexOf(`--${name}`);
-    return i >= 0 ? Number(args[i + 1]) : def;
+    return i >= 0 ? args[i + 1] : undefined;
   };
-  const seconds = opt('seconds', 5);
-  const rounds = opt('rounds', 3);
-  const concurrencies = [1, 16, 64];
   const home = mkdtempSync(join(tmpdir(), 'berth-bench-'));
-  const children: { kill(): void }[] = [];
+  const all = benchModels(home);
+  const selected = (str('models') ?? 'demo,mlp,vad').split(',').map((k) => {
+    const m = all[k.trim()];
+    if (!m) throw new Error(`unknown model '${k}' (choose from ${Object.keys(all).join(', ')})`);
+    return m;
+  });
+  const opts: Options = {
+    seconds: Number(str('seconds') ?? 5),
+    rounds: Number(str('rounds') ?? 1),
+    concurrencies: (str('concurrency') ?? '1,16,64').split(',').map(Number),
+    models: selected,
+    workers: str('workers'),
+  };
+  const results = new Map<string, LoadResult[]>();
+  const record = (m: BenchModel, c: number, t: Target, r: LoadResult) => {
+    const key = `${m.name}|${c}|${t}`;
+    results.set(key, [...(results.get(key) ?? []), r]);
+  };
+  let running: ChildProcess | undefined;
   try {
-    const reg = spawnSync(process.execPath, [CLI, '--home', home, 'demo', '--no-serve'], { encoding: 'utf8' });
-    if (reg.status !== 0) throw new Error(`demo registration failed: ${reg.stderr}`);
-    const berthPort = await freePort();
-    const berth = await startProcess(
-      process.execPath,
-      [CLI, '--home', home, 'serve', '--port', String(berthPort), '--log-level', 'warn'],
-      {},
-      null,
+    await register(home, opts.models);
+    process.stdout.write(
+      `REST load: ${hasWrk() ? 'wrk (1 thread)' : 'autocannon'}; gRPC load: closed-loop node:http2 client, raw contents; ` +
+        `${opts.rounds} round(s) x ${opts.seconds}s per cell${opts.rounds > 1 ? ', medians shown' : ''}\n`,
     );
-    children.push(berth.child);
-    await waitReady(`http://127.0.0.1:${berthPort}/v2/models/weather/ready`);
-    const ceilingPort = await freePort();
-    const ceiling = await startProcess(
-      process.execPath,
-      ['--import', 'tsx', join(import.meta.dirname, 'ceiling.ts')],
-      { PORT: String(ceilingPort) },
-      /LISTENING (\d+)/,
-    );
-    children.push(ceiling.child);
 
-    const body = JSON.stringify({
-      inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [[0.3, 12.8, 5.0, 4.7]] }],
-    });
-    const targets = {
-      'fastify fixed JSON (ceiling)': `http://127.0.0.1:${ceilingPort}/infer`,
-      'berth /v2 infer (weather)': `http://127.0.0.1:${berthPort}/v2/models/weather/infer`,
-    };
-    const check = await fetch(targets['berth /v2 infer (weather)'], { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-    if (!check.ok) throw new Error(`berth infer failed: ${check.status} ${await check.text()}`);
-
-    process.stdout.write(`load generator: ${hasWrk() ? 'wrk (1 thread)' : 'autocannon'}; ${rounds} rounds x ${seconds}s per cell; medians shown\n`);
-    for (const url of Object.values(targets)) await load(url, body, 16, 2); // warm-up
-    const results = new Map<string, LoadResult[]>();
-    for (let r = 0; r < rounds; r++) {
-      for (const c of concurrencies) {
-        for (const [name, url] of Object.entries(targets)) {
-          const key = `${c}|${name}`;
-          const res = await load(url, body, c, seconds);
-          results.set(key, [...(results.get(key) ?? []), res]);
+    // Berth: one process serving every model on both ports, with its defaults.
+    const [port, grpcPort] = [await freePort(), await freePort()];
+    const serveArgs = [CLI, '--home', home, 'serve', '--port', String(port), '--grpc-port', String(grpcPort), '--log-level', 'warn'];
+    if (opts.workers !== undefined) serveArgs.push('--workers', opts.workers);
+    running = (await startProcess(process.execPath, serveArgs, {}, null)).child;
+    running.stdout?.resume();
+    running.stderr?.resume();
+    const berth = `http://127.0.0.1:${port}`;
+    const responses: Record<string, unknown> = {};
+    for (const m of opts.models) {
+      await waitReady(`${berth}/v2/models/${m.name}/ready`);
+      responses[m.name] = await postJson(`${berth}/v2/models/${m.name}/infer`, restBody(m));
+    }
+    const serialize = inferenceService().service.ModelInfer!.requestSerialize;
+    for (const m of opts.models) {
+      const url = `${berth}/v2/models/${m.name}/infer`;
+      const body = restBody(m);
+      const grpc = grpcUnary(`http://127.0.0.1:${grpcPort}`, '/inference.GRPCInferenceService/ModelInfer', serialize(grpcRequest(m)));
+      try {
+        await grpc.call(); // fails fast on a bad request
+        await load(url, body, 16, 2); // warm-up
+        await closedLoop(grpc.call, 16, 2);
+        for (let r = 0; r < opts.rounds; r++) {
+          for (const c of opts.concurrencies) {
+            record(m, c, 'Berth REST', await load(url, body, c, opts.seconds));
+            record(m, c, 'Berth gRPC', await closedLoop(grpc.call, c, opts.seconds));
+            const rest = httpPost(url, body, c);
+            record(m, c, 'Berth REST (node)', await closedLoop(rest.call, c, opts.seconds));
+            rest.close();
+          }
         }
+      } finally {
+        grpc.close();
       }
     }
-    const rows: (string | number)[][] = [];
-    const summary: Record<string, { rps: number; p99: number }> = {};
-    for (const c of concurrencies) {
-      const ceilingRps = median((results.get(`${c}|fastify fixed JSON (ceiling)`) ?? []).map((x) => x.rps));
-      for (const name of Object.keys(targets)) {
-        const rs = results.get(`${c}|${name}`) ?? [];
-        const rps = median(rs.map((x) => x.rps));
-        const p99 = median(rs.map((x) => x.p99Ms));
-        summary[`${c}|${name}`] = { rps, p99 };
+    await stopProcess(running);
+
+    // The naive server, then the ceiling, each alone.
+    const naiveModels = Object.fromEntries(opts.models.map((m) => [m.name, m.file]));
+    const others: [Target, string, Record<string, string>][] = [
+      ['naive', 'naive-server.ts', { MODELS: JSON.stringify(naiveModels) }],
+      ['ceiling', 'ceiling.ts', { BODIES: JSON.stringify(responses) }],
+    ];
+    for (const [target, script, env] of others) {
+      const p = await freePort();
+      running = (await startProcess(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script)], { ...env, PORT: String(p) }, /LISTENING (\d+)/)).child;
+      for (const m of opts.models) {
+        const url = `http://127.0.0.1:${p}/v2/models/${m.name}/infer`;
+        await postJson(url, restBody(m));
+        await load(url, restBody(m), 16, 2);
+        for (let r = 0; r < opts.rounds; r++) {
+          for (const c of opts.concurrencies) record(m, c, target, await load(url, restBody(m), c, opts.seconds));
+        }
+      }
+      await stopProcess(running);
+    }
+    running = undefined;
+    report(opts, results);
+  } finally {
+    if (running) await stopProcess(running);
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+interface Stat {
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  errors: number;
+}
+
+function report(opts: Options, results: Map<string, LoadResult[]>): void {
+  const get = (m: BenchModel, c: number, t: Target): Stat => {
+    const rs = results.get(`${m.name}|${c}|${t}`) ?? [];
+    return {
+      rps: median(rs.map((x) => x.rps)),
+      p50: median(rs.map((x) => x.p50Ms)),
+      p95: median(rs.map((x) => x.p95Ms)),
+      p99: median(rs.map((x) => x.p99Ms)),
+      errors: rs.reduce((n, x) => n + x.errors, 0),
+    };
+  };
+  const rows: (string | number)[][] = [];
+  for (const m of opts.models) {
+    for (const c of opts.concurrencies) {
+      const [rest, grpc, restNode, naive, ceiling] = TARGETS.map((t) => get(m, c, t)) as [Stat, Stat, Stat, Stat, Stat];
+      for (const t of TARGETS) {
+        const x = get(m, c, t);
+        const first = t === 'Berth REST';
         rows.push([
+          m.label,
           c,
-          name,
-          Math.round(rps),
-          median(rs.map((x) => x.p50Ms)).toFixed(3),
-          median(rs.map((x) => x.p95Ms)).toFixed(3),
-          p99.toFixed(3),
-          rs.reduce((a, x) => a + x.errors, 0),
-          `${((100 * rps) / ceilingRps).toFixed(1)}%`,
+          t,
+          Math.round(x.rps),
+          x.p50.toFixed(2),
+          x.p95.toFixed(2),
+          x.p99.toFixed(2),
+          x.errors,
+          first ? `${(rest.rps / naive.rps).toFixed(2)}x` : '',
+          first ? `${((100 * rest.rps) / ceiling.rps).toFixed(0)}%` : '',
+          first ? `${((100 * grpc.rps) / rest.rps).toFixed(0)}%` : '',
+          first ? `${((100 * grpc.rps) / restNode.rps).toFixed(0)}%` : '',
         ]);
       }
     }
-    process.stdout.write(`${table(['conc', 'target', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'vs ceiling'], rows)}\n`);
-    const b16 = summary['16|berth /v2 infer (weather)'];
-    const b64 = summary['64|berth /v2 infer (weather)'];
-    const c64 = summary['64|fastify fixed JSON (ceiling)'];
-    if (b16 && b64 && c64) {
-      process.stdout.write(
-        `goal p99 < 5 ms at concurrency 16: ${b16.p99.toFixed(3)} ms ${b16.p99 < 5 ? 'MET' : 'NOT MET'}\n` +
-          `goal throughput at 64 >= 70% of ceiling: ${((100 * b64.rps) / c64.rps).toFixed(1)}% ${b64.rps >= 0.7 * c64.rps ? 'MET' : 'NOT MET'}\n`,
-      );
-    }
-  } finally {
-    for (const c of children) c.kill();
-    rmSync(home, { recursive: true, force: true });
+  }
+  process.stdout.write(
+    `${table(['model', 'conc', 'server', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'REST/naive', 'REST/ceiling', 'gRPC/REST', 'gRPC/REST node'], rows)}\n`,
+  );
+  const top = Math.max(...opts.concurrencies);
+  const met = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
+  const by = (name: string) => opts.models.find((m) => m.name === name);
+  const mlp = by('mlp');
+  if (mlp) {
+    const [rest, naive] = [get(mlp, top, 'Berth REST'), get(mlp, top, 'naive')];
+    const ok = rest.rps >= 3 * naive.rps && rest.p99 <= naive.p99;
+    process.stdout.write(
+      `goal wide MLP at c${top}: REST >= 3x naive with p99 no worse: ${(rest.rps / naive.rps).toFixed(2)}x, p99 ${rest.p99.toFixed(2)} vs ${naive.p99.toFixed(2)} ms: ${met(ok)}\n`,
+    );
+  }
+  const demo = by('weather');
+  if (demo) {
+    const [rest, ceiling] = [get(demo, top, 'Berth REST'), get(demo, top, 'ceiling')];
+    process.stdout.write(`goal demo at c${top}: REST >= 80% of ceiling: ${((100 * rest.rps) / ceiling.rps).toFixed(0)}%: ${met(rest.rps >= 0.8 * ceiling.rps)}\n`);
+  }
+  for (const m of opts.models) {
+    const [rest, grpc, restNode] = [get(m, top, 'Berth REST'), get(m, top, 'Berth gRPC'), get(m, top, 'Berth REST (node)')];
+    process.stdout.write(
+      `goal ${m.label} at c${top}: gRPC >= 70% of REST: ${((100 * grpc.rps) / rest.rps).toFixed(0)}% vs wrk: ${met(grpc.rps >= 0.7 * rest.rps)}; ` +
+        `${((100 * grpc.rps) / restNode.rps).toFixed(0)}% with node clients: ${met(grpc.rps >= 0.7 * restNode.rps)}\n`,
+    );
   }
 }

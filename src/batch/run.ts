@@ -6,7 +6,7 @@ import type { BerthCore } from '../core.js';
 import { BerthError, errors } from '../errors.js';
 import { type ModelVersion, parseModelRef } from '../registry/index.js';
 import type { LoadedModel } from '../runtime/index.js';
-import { RowBuffer } from './buffers.js';
+import { columnValues, isNullAt, RowBuffer } from './buffers.js';
 import { type Checkpoint, readCheckpoint, removeSidecars, sidecarPaths, writeCheckpoint } from './checkpoint.js';
 import { checkInput, estimateRows, type FileFormat, fileColumns, formatOf, readSql, rowsSql } from './formats.js';
 import { type InputPlan, planInputs, planOutputs } from './mapping.js';
@@ -247,18 +247,18 @@ async function execute(core: Pick<BerthCore, 'registry' | 'runtime'>, o: BatchOp
       const chunk = await next;
       if (chunk === null || chunk.rowCount === 0) break;
       next = stream.fetchChunk();
-      const vectors = Array.from({ length: k }, (_, c) => chunk.getColumnVector(c));
+      const columns = Array.from({ length: k }, (_, c) => columnValues(chunk.getColumnVector(c)));
       const reasons = chunk.getColumnVector(k);
+      const reasonIsNull = isNullAt(reasons);
       const n = chunk.rowCount;
       for (let r = 0; r < n; r++) {
         const rowNumber = ++state.rowsRead;
-        const reason = reasons.getItem(r);
-        if (reason !== null) {
+        if (!reasonIsNull(r)) {
           state.errors++;
-          errLines.push(`${JSON.stringify({ row: rowNumber, reason })}\n`);
+          errLines.push(`${JSON.stringify({ row: rowNumber, reason: reasons.getItem(r) })}\n`);
           continue;
         }
-        buffer.push(vectors, r, rowNumber);
+        buffer.push(columns, r, rowNumber);
         if (buffer.full) await runBuffered();
       }
       if (errLines.length > 10_000) await runBuffered();

@@ -6,7 +6,7 @@
  * never a truncated output.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DuckDBAppender, type DuckDBConnection, DuckDBDataChunk, type DuckDBInstance, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { float16BitsToFloat32 } from '../onnx/index.js';
@@ -138,10 +138,12 @@ export class ResultSink {
       await this.exporter.run(`COPY (SELECT * FROM read_parquet(${list})) TO ${lit(path)} (FORMAT parquet)`);
       return;
     }
-    const out = await open(path, 'w');
+    // The first part is copied in the kernel (copy_file_range); the rest are appended in large reads.
+    if (files.length > 0) await copyFile(files[0]!, path);
+    const out = await open(path, files.length > 0 ? 'a' : 'w');
     try {
-      for (const f of files) {
-        for await (const chunk of createReadStream(f)) await out.write(chunk as Buffer);
+      for (const f of files.slice(1)) {
+        for await (const chunk of createReadStream(f, { highWaterMark: 4 << 20 })) await out.write(chunk as Buffer);
       }
       await out.sync();
     } finally {
