@@ -5,6 +5,8 @@ import { experimentsBench } from './experiments.js';
 import { featureServingBench } from './feature-serving.js';
 import { featuresBench } from './features.js';
 import { grpcBench } from './grpc.js';
+import { routingBench } from './routing.js';
+import { monitoringBench } from './monitoring.js';
 import { servingBench } from './serving.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
@@ -15,6 +17,8 @@ const benches: Record<string, (args: string[]) => Promise<void>> = {
   batch: batchBench,
   'feature-serving': featureServingBench,
   experiments: experimentsBench,
+  routing: routingBench,
+  monitoring: monitoringBench,
   protocol: async () => {
     await import('./protocol.js');
   },

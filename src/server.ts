@@ -3,13 +3,16 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import pino, { type Logger } from 'pino';
 import { managementPlugin } from './api/index.js';
 import { batchJobsPlugin } from './batch/index.js';
+import { deploymentsPlugin, openDeployments } from './deploy/index.js';
 import { experimentRouter, experimentsPlugin, openExperiments } from './experiments/index.js';
 import { featuresPlugin, openFeatureStore } from './features/index.js';
 import { type ApiToken, bearerSecret, type Role } from './auth/index.js';
 import type { BerthCore } from './core.js';
 import { BerthError, errors } from './errors.js';
 import { ServerMetrics } from './monitor/metrics.js';
-import { type BatchingOptions, DEFAULT_BATCHING } from './runtime/index.js';
+import { type AlertService, alertsPlugin, CallSignals, combineSignals, GaugeSignals, openAlerts } from './monitor/alerts/index.js';
+import { type Monitoring, type MonitoringOptions, monitoringPlugin, openMonitoring } from './monitor/index.js';
+import { type BatchingOptions, DEFAULT_BATCHING, WorkerPoolRuntime } from './runtime/index.js';
 import {
   firstRoute,
   type InferenceObserver,
@@ -44,12 +47,18 @@ export interface ServerOptions {
   preload?: boolean;
   /** Join concurrent requests into one model run (default: up to 64 rows, no added delay); false turns it off. */
   batching?: BatchingOptions | false;
+  /** Run models in this many worker threads (0, the default here: on the main thread; `berth serve` defaults to defaultWorkerCount()). */
+  workers?: number;
   /** Directory that batch jobs submitted over HTTP must read from and write to (default: anywhere). */
   batchRoot?: string;
   /** Default Prometheus process metrics (default true). */
   defaultMetrics?: boolean;
   /** Also serve the Open Inference Protocol over gRPC on this port (0 = any free port); off when absent. */
   grpcPort?: number;
+  /** How often alert rules are evaluated, ms (default 10 s; 0: only when `alerts.evaluate()` is called). */
+  alertIntervalMs?: number;
+  /** Live monitoring and the prediction log (sample rate, window, queue); false turns both off. */
+  monitoring?: Pick<MonitoringOptions, 'sampleRate' | 'predictionLog' | 'windowMs' | 'buckets' | 'queueRows' | 'flushMs'> | false;
 }
 
 export interface RunningServer {
@@ -57,6 +66,10 @@ export interface RunningServer {
   url: string;
   models: ModelManager;
   metrics: ServerMetrics;
+  /** Alert rules and events (`subscribe` to hear firing and resolved events). */
+  alerts: AlertService;
+  /** Live monitoring (absent when turned off). */
+  monitoring?: Monitoring;
   authRequired: () => Promise<boolean>;
   /** The gRPC server, when `grpcPort` was given. */
   grpc?: RunningGrpcServer;
@@ -128,7 +141,8 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   const port = opts.port ?? 8000;
   const log = opts.logger ?? pino({ level: 'info' });
   const metrics = new ServerMetrics({ defaultMetrics: opts.defaultMetrics });
-  const models = new ModelManager(core.registry, core.runtime, metrics, log, opts.batching ?? DEFAULT_BATCHING);
+  const pool = opts.workers ? new WorkerPoolRuntime({ workers: opts.workers, logger: log }) : undefined;
+  const models = new ModelManager(core.registry, pool ?? core.runtime, metrics, log, opts.batching ?? DEFAULT_BATCHING);
   core.onChange(() => models.invalidate());
 
   const loopback = isLoopback(host);
@@ -243,9 +257,34 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   const experiments = await openExperiments({ home: core.config.home, registry: core.registry });
   app.addHook('onClose', async () => experiments.close());
   // Calls that name no version go to the first router with an answer; observers see every call.
-  const routers: Router[] = [experimentRouter(experiments)];
+  const deployments = openDeployments({ home: core.config.home, registry: core.registry, serving: { models, log } });
+  app.addHook('onClose', async () => deployments.close());
+  // Experiments first: their units stay pinned to their variants; everyone else follows the rollout's policy.
+  const routers: Router[] = [experimentRouter(experiments), deployments.router];
   const router = firstRoute(routers);
-  const observers: InferenceObserver[] = [];
+  const observers: InferenceObserver[] = [deployments.observer];
+  const callSignals = new CallSignals();
+  observers.push(callSignals);
+  const monitoring =
+    opts.monitoring === false || opts.monitoring?.sampleRate === 0
+      ? undefined
+      : await openMonitoring({
+          ...opts.monitoring,
+          home: core.config.home,
+          registry: core.registry,
+          run: async (mv, inputs) => (await models.acquire(mv)).run(inputs),
+          metrics: metrics.registry,
+          logger: log,
+        });
+  if (monitoring) observers.push(monitoring);
+  app.addHook('onClose', async () => monitoring?.close());
+  const alerts = openAlerts({
+    home: core.config.home,
+    signals: combineSignals([callSignals, new GaugeSignals(metrics.registry)]),
+    intervalMs: opts.alertIntervalMs,
+    log,
+  });
+  app.addHook('onClose', async () => alerts.close());
   let ready = false;
   await app.register(v2RestPlugin, {
     registry: core.registry,
@@ -261,6 +300,9 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   await app.register(managementPlugin, { management: core.management, uploadLimit: opts.uploadLimit ?? 1024 ** 3 });
   await app.register(featuresPlugin, { store: featureStore });
   await app.register(experimentsPlugin, { experiments });
+  await app.register(deploymentsPlugin, { deployments });
+  await app.register(alertsPlugin, { alerts });
+  if (monitoring) await app.register(monitoringPlugin, { monitoring });
   await app.register(batchJobsPlugin, { core, root: opts.batchRoot });
   app.get('/metrics', { config: { role: 'read' } }, async (_req, reply) =>
     reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
@@ -271,6 +313,10 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   } catch (e) {
     await featureStore.close();
     await experiments.close();
+    await deployments.close();
+    await alerts.close();
+    await monitoring?.close();
+    await pool?.close();
     throw e;
   }
   const address = app.server.address();
@@ -307,6 +353,8 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   }
 
   const preloading = opts.preload === false ? Promise.resolve() : models.preload();
+  // rollouts a restart interrupted come back in their last safe state; recorded ones start
+  await deployments.start();
   void preloading.finally(() => {
     ready = true;
   });
@@ -316,6 +364,8 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
     url,
     models,
     metrics,
+    alerts,
+    ...(monitoring ? { monitoring } : {}),
     authRequired,
     ...(grpc ? { grpc } : {}),
     close: async () => {
@@ -323,6 +373,7 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
       await Promise.all([app.close(), grpc?.close()]);
       await featureStore.close();
       await models.close();
+      await pool?.close();
     },
   };
 }

@@ -12,9 +12,13 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   demo: async () => (await import('./commands/serve.js')).serveCommands,
   drift: async () => (await import('./commands/drift.js')).driftCommand,
   experiments: async () => (await import('./commands/experiments.js')).experimentsCommand,
+  deploy: async () => (await import('./commands/deploy.js')).deployCommand,
+  deployments: async () => (await import('./commands/deploy.js')).deployCommand,
   features: async () => (await import('./commands/features.js')).featuresCommand,
   batch: async () => (await import('./commands/batch.js')).batchCommand,
   'grafana-dashboard': async () => (await import('./commands/grafana.js')).grafanaCommand,
+  monitor: async () => (await import('./commands/monitor.js')).monitorCommand,
+  alerts: async () => (await import('./commands/alerts.js')).alertsCommand,
 };
 
 const GLOBAL_WITH_VALUE = new Set(['--home', '--store', '--server', '--token']);

@@ -21,6 +21,11 @@ export class ServerMetrics {
   readonly httpRequests: HotCounter;
   readonly httpDuration: HotHistogram;
   readonly batchSize: HotHistogram;
+  readonly batchQueue: HotHistogram;
+  readonly batchCompute: HotHistogram;
+  readonly batchRejected: HotCounter;
+  readonly cacheHits: HotCounter;
+  readonly cacheMisses: HotCounter;
   readonly modelsLoaded: Gauge;
   readonly modelLoads: Counter<'model' | 'version' | 'result'>;
   private readonly versions = new Map<string, PairSeries>();
@@ -59,6 +64,38 @@ export class ServerMetrics {
       'Rows per model run when concurrent requests are joined into one run.',
       ['model', 'version'],
       [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      r,
+    );
+    this.batchQueue = new HotHistogram(
+      'berth_batch_queue_seconds',
+      'Time a request waited in the batch queue before its run started, in seconds.',
+      ['model', 'version'],
+      LATENCY_BUCKETS,
+      r,
+    );
+    this.batchCompute = new HotHistogram(
+      'berth_batch_compute_seconds',
+      'Time of one model run (joined or not) sent by the batch queue, in seconds.',
+      ['model', 'version'],
+      LATENCY_BUCKETS,
+      r,
+    );
+    this.batchRejected = new HotCounter(
+      'berth_batch_rejected_total',
+      'Requests refused with 503 because the batch queue was full.',
+      ['model', 'version'],
+      r,
+    );
+    this.cacheHits = new HotCounter(
+      'berth_cache_hits_total',
+      'Inference requests answered from the prediction cache.',
+      ['model', 'version'],
+      r,
+    );
+    this.cacheMisses = new HotCounter(
+      'berth_cache_misses_total',
+      'Inference requests the prediction cache could not answer (the model ran).',
+      ['model', 'version'],
       r,
     );
     this.modelsLoaded = new Gauge({

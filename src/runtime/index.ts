@@ -2,8 +2,17 @@
 import type { Signature } from '../protocol/types.js';
 import { OnnxRuntime } from './onnx.js';
 
-export { BatchingModel, type BatchingOptions, DEFAULT_BATCHING, isBatchable } from './batcher.js';
+export {
+  type BatchObserver,
+  BatchingModel,
+  type BatchingOptions,
+  DEFAULT_BATCHING,
+  DEFAULT_MAX_QUEUE_SIZE,
+  isBatchable,
+} from './batcher.js';
+export { type CacheOptions, CachingModel, cacheKey } from './cache.js';
 export { OnnxRuntime, type OnnxRuntimeOptions } from './onnx.js';
+export { defaultWorkerCount, WorkerPoolRuntime, type WorkerPoolOptions } from './pool.js';
 export { datatypeFromOrt, fromOrtTensor, ortTypeOf, toOrtTensor } from './tensors.js';
 export type { LoadedModel, ModelRuntime } from './types.js';
 

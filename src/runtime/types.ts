@@ -9,6 +9,8 @@ export interface LoadedModel {
    */
   run(inputs: Tensor[], outputs?: string[]): Promise<Tensor[]>;
   dispose(): Promise<void>;
+  /** How many runs can make progress at once (a worker pool's size); 1 when absent. */
+  readonly concurrency?: number;
 }
 
 /** An inference engine (ONNX Runtime today). */

@@ -11,6 +11,16 @@ export {
   runInference,
 } from './infer.js';
 export { type ModelState, ModelManager } from './models.js';
+export {
+  DEFAULT_SERVING_CONFIG,
+  type ModelServingConfig,
+  readServingConfigFile,
+  SERVING_TAGS,
+  servingConfig,
+  servingConfigFromTags,
+  servingTagsFromConfig,
+  validateServingTags,
+} from './model-config.js';
 export { V2_EXTENSIONS, type V2Options, v2RestPlugin } from './rest.js';
 export { type GrpcServerOptions, type RunningGrpcServer, startGrpcServer } from './grpc/index.js';
 

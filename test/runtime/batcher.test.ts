@@ -119,4 +119,61 @@ describe('BatchingModel', () => {
     expect(Array.from(b![0]!.data as Float32Array)).toEqual([10, 20]);
     await reduce.dispose();
   });
+
+  it('joins the requests that arrive while every run slot is busy, so batches grow with the load', async () => {
+    const { model, runs } = counting(pair);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const gated: LoadedModel = {
+      ...model,
+      run: async (i, o) => {
+        await gate;
+        return model.run(i, o);
+      },
+    };
+    const queued: number[] = [];
+    const batching = new BatchingModel(gated, { maxBatchSize: 64, maxQueueDelayUs: 0 }, { queued: (s) => queued.push(s) });
+    const one = () => batching.run([f32('a', [1, 2], [1, 2]), f32('b', [1, 2], [3, 4])]);
+    const first = one();
+    await new Promise((r) => setImmediate(r)); // the first request takes the only slot
+    const rest = Array.from({ length: 5 }, one);
+    expect(batching.queued).toBe(5);
+    open();
+    await Promise.all([first, ...rest]);
+    expect(runs).toEqual([1, 5]);
+    expect(queued).toHaveLength(6);
+  });
+
+  it('refuses requests beyond maxQueueSize at once with NOT_READY', async () => {
+    let rejected = 0;
+    const batching = new BatchingModel(pair, { maxBatchSize: 64, maxQueueDelayUs: 200_000, maxQueueSize: 2 }, { rejected: () => rejected++ });
+    const one = () => batching.run([f32('a', [1, 2], [1, 2]), f32('b', [1, 2], [3, 4])]);
+    const results = await Promise.allSettled([one(), one(), one()]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ status: 503, code: 'BERTH_E_NOT_READY' });
+    expect(rejected).toBe(1);
+  });
+
+  it('sends a batch that reaches a preferred size without waiting out the delay', async () => {
+    const { model, runs } = counting(pair);
+    const batching = new BatchingModel(model, { maxBatchSize: 64, maxQueueDelayUs: 10_000_000, preferredBatchSizes: [2] });
+    const one = () => batching.run([f32('a', [1, 2], [1, 2]), f32('b', [1, 2], [3, 4])]);
+    await Promise.all([one(), one()]);
+    expect(runs).toEqual([2]);
+  });
+
+  it('takes new options in place, and sends what is queued when disposed', async () => {
+    const { model, runs } = counting(await runtime.load(twoInOutModel()));
+    const batching = new BatchingModel(model, { maxBatchSize: 64, maxQueueDelayUs: 10_000_000 });
+    batching.configure({ maxBatchSize: 1, maxQueueDelayUs: 0 });
+    await Promise.all([1, 2].map(() => batching.run([f32('a', [1, 2], [1, 2]), f32('b', [1, 2], [3, 4])])));
+    expect(runs).toEqual([1, 1]);
+    batching.configure({ maxBatchSize: 64, maxQueueDelayUs: 10_000_000 });
+    const waiting = batching.run([f32('a', [1, 2], [1, 2]), f32('b', [1, 2], [3, 4])]);
+    await batching.dispose();
+    expect((await waiting)[0]!.shape).toEqual([1, 2]);
+    await expect(batching.run([])).rejects.toMatchObject({ status: 503 });
+  });
 });

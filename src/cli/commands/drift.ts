@@ -2,7 +2,6 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { errors } from '../../errors.js';
 import { DRIFT_METHODS, type DriftMethod, driftReport, renderDriftHtml } from '../../monitor/drift/index.js';
-import { optionsOf } from '../context.js';
 import { fail, printJson, printTable } from '../output.js';
 
 interface DriftFlags {
@@ -56,7 +55,8 @@ export function driftCommand(program: Command): void {
     .option('--html <file>', 'also write a self-contained HTML report')
     .option('--json', 'print the report as JSON')
     .action(async (_opts: DriftFlags, cmd: Command) => {
-      const o = optionsOf<DriftFlags>(cmd);
+      // not optionsOf from ../context.js: that module loads the whole core (ONNX Runtime included) at start-up
+      const o = cmd.optsWithGlobals<DriftFlags & { json?: boolean }>();
       try {
         const result = await driftReport({
           reference: o.reference,

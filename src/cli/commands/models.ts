@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { errors } from '../../errors.js';
 import type { VersionView } from '../../api/index.js';
+import { readServingConfigFile, validateServingTags } from '../../serving/index.js';
 import { optionsOf, runManagement } from '../context.js';
 import { formatBytes, formatShape, printJson, printTable } from '../output.js';
 
@@ -68,6 +69,7 @@ export function modelsCommand(program: Command): void {
     .option('--metric <key=value>', 'a numeric metric (repeatable)', collect, [])
     .option('--reference <file>', 'reference dataset (CSV or Parquet) that monitoring compares live traffic with')
     .option('--label-column <column>', 'the reference dataset column holding the label')
+    .option('--config <file>', 'serving config (YAML/JSON: dynamic_batching, cache), stored as the version\'s tags')
     .option('--json', 'print JSON')
     .action(async (name: string, file: string, _o, cmd: Command) => {
       const o = optionsOf<{
@@ -77,6 +79,7 @@ export function modelsCommand(program: Command): void {
         metric: string[];
         reference?: string;
         labelColumn?: string;
+        config?: string;
       }>(cmd);
       await runManagement(o, async (m) => {
         if (o.labelColumn && !o.reference) throw errors.badRequest('--label-column needs --reference', '--label-column');
@@ -86,11 +89,14 @@ export function modelsCommand(program: Command): void {
           if (v.trim() === '' || !Number.isFinite(n)) throw errors.badRequest(`--metric ${k}: '${v}' is not a number`, '--metric');
           metrics[k] = n;
         }
+        // --tag wins over the config file for the same key
+        const tags = { ...(o.config ? await readServingConfigFile(o.config) : {}), ...keyValues(o.tag, '--tag') };
+        validateServingTags(tags);
         const v = await m.register(name, {
           model: { path: file },
           alias: o.alias,
           description: o.description,
-          tags: keyValues(o.tag, '--tag'),
+          tags,
           metrics,
           source: file,
           reference: o.reference ? { path: o.reference, labelColumn: o.labelColumn } : undefined,

@@ -6,6 +6,8 @@ import pino from 'pino';
 import type { BerthCore } from '../../core.js';
 import { openCore } from '../../core.js';
 import { buildWeatherDemo } from '../../demo/index.js';
+import { parseWindow } from '../../monitor/index.js';
+import { defaultWorkerCount } from '../../runtime/index.js';
 import { startServer } from '../../server.js';
 import { type GlobalOptions, optionsOf } from '../context.js';
 import { fail } from '../output.js';
@@ -17,8 +19,24 @@ interface ServeFlags {
   logLevel: string;
   batching: boolean;
   maxBatchSize: number;
+  workers: number;
   grpcPort?: number;
   batchRoot?: string;
+  logSampleRate: number;
+  predictionLog: boolean;
+  driftWindow?: number;
+}
+
+function parseRate(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`expected a rate between 0 and 1, got '${value}'`);
+  return n;
+}
+
+function parseDuration(value: string): number {
+  const ms = parseWindow(value);
+  if (ms === undefined) throw new InvalidArgumentError(`expected a duration like 1h, 15m or 30s, got '${value}'`);
+  return ms;
 }
 
 /** Parses `16MiB`, `512k`, `1048576` into bytes. */
@@ -37,6 +55,18 @@ function parsePositive(value: string): number {
   return n;
 }
 
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 1024) throw new InvalidArgumentError(`expected a worker count 0-1024, got '${value}'`);
+  return n;
+}
+
+/** Default worker threads: BERTH_WORKERS, else one per core but one (none below 3 cores). */
+function defaultWorkers(): number {
+  const env = process.env.BERTH_WORKERS;
+  return env !== undefined && env !== '' ? parseWorkers(env) : defaultWorkerCount();
+}
+
 function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port 0-65535, got '${value}'`);
@@ -52,7 +82,11 @@ const serveOptions = (cmd: Command) =>
     .option('--log-level <level>', 'pino log level (debug logs every request)', process.env.BERTH_LOG_LEVEL ?? 'info')
     .option('--max-batch-size <rows>', 'most rows joined into one model run', parsePositive, 64)
     .option('--no-batching', 'run every request on its own')
-    .option('--batch-root <dir>', 'keep the files of batch jobs submitted over HTTP inside this directory');
+    .option('--workers <n>', 'worker threads running the models (0 = on the main thread; default: BERTH_WORKERS, else cores - 1, 0 below 3 cores)', parseWorkers, defaultWorkers())
+    .option('--batch-root <dir>', 'keep the files of batch jobs submitted over HTTP inside this directory')
+    .option('--log-sample-rate <r>', 'share of inference calls logged and monitored, 0-1 (0 turns both off)', parseRate, 1)
+    .option('--no-prediction-log', 'do not write the prediction log under <home>/predictions (live drift stays on)')
+    .option('--drift-window <duration>', 'live drift and accuracy window, sliding by a twelfth of it (default 1h)', parseDuration);
 
 /** Runs the server until SIGINT/SIGTERM, then closes it cleanly. */
 async function serve(core: BerthCore, o: ServeFlags, after?: (url: string) => void): Promise<void> {
@@ -63,7 +97,9 @@ async function serve(core: BerthCore, o: ServeFlags, after?: (url: string) => vo
     bodyLimit: o.bodyLimit,
     logger,
     batching: o.batching ? { maxBatchSize: o.maxBatchSize, maxQueueDelayUs: 0 } : false,
+    workers: o.workers,
     batchRoot: o.batchRoot,
+    monitoring: { sampleRate: o.logSampleRate, predictionLog: o.predictionLog, ...(o.driftWindow !== undefined ? { windowMs: o.driftWindow } : {}) },
     ...(o.grpcPort !== undefined ? { grpcPort: o.grpcPort } : {}),
   });
   after?.(server.url);

@@ -35,6 +35,16 @@ function rawDoubles(vector: unknown): { items: Float64Array; mask: Uint32Array |
   return { items: v.items, mask: new Uint32Array(data.buffer, data.byteOffset, data.length * 2) };
 }
 
+/** Whether any of the first `n` values is NaN. */
+function hasNaN(items: Float64Array, n: number): boolean {
+  for (let i = 0; i < n; i++) {
+    const v = items[i] as number;
+    // biome-ignore lint/suspicious/noSelfCompare: v !== v is the fast NaN test
+    if (v !== v) return true;
+  }
+  return false;
+}
+
 const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 const quoteString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
@@ -110,20 +120,31 @@ export async function describeDataset(conn: DuckDBConnection, path: string, fiel
   }
 }
 
+/** The number of rows of a dataset (from the footer, for Parquet). */
+export async function countRows(conn: DuckDBConnection, source: DatasetSource): Promise<number> {
+  try {
+    const counted = await conn.runAndReadAll(`SELECT count(*) AS n FROM ${source.sql}`);
+    return Number(counted.getRowObjects()[0]?.['n'] ?? 0);
+  } catch (e) {
+    throw errors.badRequest(`${source.field} dataset '${source.path}' could not be read: ${firstLine(e)}`, `--${source.field}`);
+  }
+}
+
 /**
  * Reads the chosen columns of a dataset: `numeric` ones as doubles (NULL and NaN counted as missing),
  * the others as category counts (NULL counted as missing) grouped by DuckDB. Returns the row count too.
+ * `expectedRows` is the row count when the caller already has it (it sizes the buffers).
  */
 export async function readColumns(
   conn: DuckDBConnection,
   source: DatasetSource,
   numeric: string[],
   text: string[],
+  expectedRows?: number,
 ): Promise<{ rows: number; columns: Map<string, LoadedColumn> }> {
   const columns = new Map<string, LoadedColumn>();
   try {
-    const counted = await conn.runAndReadAll(`SELECT count(*) AS n FROM ${source.sql}`);
-    const expected = Number(counted.getRowObjects()[0]?.['n'] ?? 0);
+    const expected = expectedRows ?? (await countRows(conn, source));
     let rows = 0;
     if (numeric.length > 0) {
       const select = numeric.map((c) => `CAST(${quoteIdent(c)} AS DOUBLE)`).join(', ');
@@ -156,11 +177,17 @@ export async function readColumns(
             }
           } else {
             const { items, mask } = raw;
-            for (let i = 0; i < n; i++) {
-              const v = items[i] as number;
-              // biome-ignore lint/suspicious/noSelfCompare: v !== v is the fast NaN test
-              if ((mask !== null && (((mask[i >>> 5] as number) >>> (i & 31)) & 1) === 0) || v !== v) miss++;
-              else buf[len++] = v;
+            if (mask === null && !hasNaN(items, n)) {
+              // the common case, no missing value in the chunk: one block copy
+              buf.set(items.subarray(0, n), len);
+              len += n;
+            } else {
+              for (let i = 0; i < n; i++) {
+                const v = items[i] as number;
+                // biome-ignore lint/suspicious/noSelfCompare: v !== v is the fast NaN test
+                if ((mask !== null && (((mask[i >>> 5] as number) >>> (i & 31)) & 1) === 0) || v !== v) miss++;
+                else buf[len++] = v;
+              }
             }
           }
           lengths[c] = len;

@@ -50,49 +50,78 @@ export function analyzeNumeric(job: NumericJob): NumericOutcome {
 
 const owns = (a: Float64Array): boolean => a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer;
 
+/** Worker threads for `analyzeAll`, started early so that they boot while the data is still being read. */
+export class NumericPool {
+  private constructor(readonly workers: Worker[]) {}
+
+  /**
+   * Starts one worker per core but one (the calling thread takes a share too), up to 3 and up to
+   * `columns - 1`, when `values` (all numeric values of both datasets) make threads worth it and the
+   * compiled worker exists (under dist/; from TypeScript sources, as in tests, everything runs on the
+   * calling thread); otherwise undefined.
+   */
+  static start(values: number, columns: number): NumericPool | undefined {
+    const workers = Math.min(availableParallelism(), 4, columns) - 1;
+    if (values < PARALLEL_MIN_VALUES || workers < 1 || !existsSync(fileURLToPath(WORKER))) return undefined;
+    return new NumericPool(Array.from({ length: workers }, () => new Worker(WORKER)));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Jobs a worker holds at once: the next one is already there when it finishes one. */
+const IN_FLIGHT = 2;
+
 /**
- * Analyzes every numeric column. Large batches run on worker threads, one per core (up to 4), when the
- * compiled worker exists (under dist/; from TypeScript sources, as in tests, everything runs here).
- * Sample buffers travel to the workers and back without copies.
+ * Analyzes every numeric column: on the calling thread and, when there is a pool, on its workers
+ * too, each taking the next column from one queue. Sample buffers travel to the workers and back
+ * without copies.
  */
-export async function analyzeAll(jobs: NumericJob[]): Promise<NumericOutcome[]> {
-  const total = jobs.reduce((s, j) => s + j.ref.length + j.cur.length, 0);
-  const threads = Math.min(availableParallelism(), 4, jobs.length);
-  const parallel =
-    total >= PARALLEL_MIN_VALUES && threads >= 2 && jobs.every((j) => owns(j.ref) && owns(j.cur)) && existsSync(fileURLToPath(WORKER));
-  if (!parallel) return jobs.map(analyzeNumeric);
+export async function analyzeAll(jobs: NumericJob[], pool?: NumericPool): Promise<NumericOutcome[]> {
+  if (!pool || !jobs.every((j) => owns(j.ref) && owns(j.cur))) return jobs.map(analyzeNumeric);
   const out: NumericOutcome[] = new Array(jobs.length);
   const queue = jobs.map((_, i) => i);
-  const workers = Array.from({ length: threads }, () => new Worker(WORKER));
-  try {
-    await Promise.all(
-      workers.map(
-        (worker) =>
-          new Promise<void>((resolve, reject) => {
-            const next = (): void => {
-              const id = queue.shift();
-              if (id === undefined) {
-                resolve();
-                return;
-              }
-              const job = jobs[id] as NumericJob;
-              worker.postMessage({ id, job }, [job.ref.buffer as ArrayBuffer, job.cur.buffer as ArrayBuffer]);
-            };
-            worker.on('message', (msg: { id: number; outcome?: NumericOutcome; error?: string }) => {
-              if (msg.outcome === undefined) {
-                reject(new Error(msg.error ?? 'drift worker failed'));
-                return;
-              }
-              out[msg.id] = msg.outcome;
-              next();
-            });
-            worker.on('error', reject);
-            next();
-          }),
-      ),
-    );
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
+  const remote = pool.workers.map(
+    (worker) =>
+      new Promise<void>((resolve, reject) => {
+        let held = 0;
+        const fill = (): void => {
+          while (held < IN_FLIGHT) {
+            const id = queue.shift();
+            if (id === undefined) break;
+            const job = jobs[id] as NumericJob;
+            worker.postMessage({ id, job }, [job.ref.buffer as ArrayBuffer, job.cur.buffer as ArrayBuffer]);
+            held++;
+          }
+          if (held === 0) {
+            worker.off('message', onMessage);
+            worker.off('error', reject);
+            resolve();
+          }
+        };
+        const onMessage = (msg: { id: number; outcome?: NumericOutcome; error?: string }): void => {
+          if (msg.outcome === undefined) {
+            reject(new Error(msg.error ?? 'drift worker failed'));
+            return;
+          }
+          out[msg.id] = msg.outcome;
+          held--;
+          fill();
+        };
+        worker.on('message', onMessage);
+        worker.on('error', reject);
+        fill();
+      }),
+  );
+  const local = (async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      out[id] = analyzeNumeric(jobs[id] as NumericJob);
+      // let the workers' answers in, so that they get their next columns
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  await Promise.all([...remote, local]);
   return out;
 }

@@ -1,8 +1,8 @@
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { errors } from '../../errors.js';
-import { type DatasetSource, describeDataset, type LoadedColumn, readColumns } from './load.js';
+import { countRows, type DatasetSource, describeDataset, type LoadedColumn, readColumns } from './load.js';
 import { categoricalStatistic, chooseMethod, histogram, isDrift, MAX_CATEGORICAL_DISTINCT, thresholdOf } from './methods.js';
-import { analyzeAll, type NumericOutcome } from './numeric-pass.js';
+import { analyzeAll, type NumericOutcome, NumericPool } from './numeric-pass.js';
 import { type ColumnChart, type ColumnDrift, type ColumnKind, DRIFT_METHODS, type DriftOptions, type DriftResult } from './types.js';
 
 const DEFAULT_DRIFT_SHARE = 0.5;
@@ -124,6 +124,7 @@ export async function driftReport(o: DriftOptions): Promise<DriftResult> {
   const conn = await instance.connect();
   const sources: DatasetSource[] = [];
   let second: DuckDBConnection | undefined;
+  let pool: NumericPool | undefined;
   try {
     const ref = await describeDataset(conn, o.reference, 'reference');
     sources.push(ref);
@@ -135,7 +136,10 @@ export async function driftReport(o: DriftOptions): Promise<DriftResult> {
     const text = names.filter((n) => !bothNumeric(n));
     // Two connections: DuckDB decodes one file while JavaScript copies the other's chunks.
     second = await instance.connect();
-    const [r, c] = await Promise.all([readColumns(conn, ref, numeric, text), readColumns(second, cur, numeric, text)]);
+    const counts = await Promise.all([countRows(conn, ref), countRows(second, cur)]);
+    // Worker threads boot while the columns are read (sorting them is the heavy part that follows).
+    pool = NumericPool.start((counts[0] + counts[1]) * numeric.length, numeric.length);
+    const [r, c] = await Promise.all([readColumns(conn, ref, numeric, text, counts[0]), readColumns(second, cur, numeric, text, counts[1])]);
     if (r.rows === 0) throw errors.badRequest(`reference dataset '${o.reference}' has no rows`, '--reference');
     if (c.rows === 0) throw errors.badRequest(`current dataset '${o.current}' has no rows`, '--current');
     const forced = new Set(o.categorical ?? []);
@@ -147,6 +151,7 @@ export async function driftReport(o: DriftOptions): Promise<DriftResult> {
         cur: valuesOf(c.columns.get(n)),
         method: forced.has(n) ? null : numericMethod,
       })),
+      pool,
     );
     const byName = new Map(numeric.map((n, i) => [n, outcomes[i] as NumericOutcome]));
     const computed = names.map((n) =>
@@ -171,6 +176,7 @@ export async function driftReport(o: DriftOptions): Promise<DriftResult> {
       current: o.current,
     };
   } finally {
+    await pool?.close();
     for (const s of sources) await s.cleanup();
     second?.closeSync();
     conn.closeSync();

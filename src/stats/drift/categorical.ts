@@ -1,10 +1,19 @@
-import gammainc from '@stdlib/math-base-special-gammainc';
+import { createRequire } from 'node:module';
 import type { TestResult } from './ks.js';
+
+type GammaInc = (x: number, s: number, regularized: boolean, upper: boolean) => number;
+// Loaded on first use: @stdlib pulls in ~100 small CommonJS modules (~80 ms of start-up), and only
+// chi2 needs it, not the drift workers nor `auto` reports on large data.
+let gammainc: GammaInc | undefined;
+const load = (): GammaInc => {
+  gammainc ??= createRequire(import.meta.url)('@stdlib/math-base-special-gammainc') as GammaInc;
+  return gammainc;
+};
 
 /** Upper tail of the chi-squared distribution, P(X >= x) with `dof` degrees of freedom. */
 export function chi2Sf(x: number, dof: number): number {
   if (x <= 0) return 1;
-  return gammainc(x / 2, dof / 2, true, true);
+  return load()(x / 2, dof / 2, true, true);
 }
 
 /**
