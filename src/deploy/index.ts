@@ -20,6 +20,6 @@ export {
   type Strategy,
   type WindowStats,
 } from './types.js';
-export { DEFAULTS, parseDuration, parseSteps, validateInput } from './validate.js';
+export { DEFAULTS, parseDurationField, parseSteps, validateInput } from './validate.js';
 export { syntheticRequest, warmUp } from './warm.js';
 export { CallRing, judge, SloWatch } from './window.js';

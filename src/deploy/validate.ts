@@ -1,3 +1,4 @@
+import { parseDuration } from '../duration.js';
 import { errors } from '../errors.js';
 import { type Deployment, type DeploymentInput, STRATEGIES, type Strategy } from './types.js';
 
@@ -11,17 +12,14 @@ export const DEFAULTS = {
   warmupRequests: 5,
 } as const;
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses "300ms", "30s", "2m", "1h" or a number of seconds into milliseconds. */
-export function parseDuration(value: string | number, field: string): number {
+/** Parses "300ms", "30s", "2m", "1h" or a number of seconds into milliseconds; `field` names it in errors. */
+export function parseDurationField(value: string | number, field: string): number {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value <= 0) throw errors.badRequest(`${field} must be a positive duration, got ${value}`, field);
     return Math.round(value * 1000);
   }
-  const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
-  if (!m) throw errors.badRequest(`${field} must be a duration like 300ms, 30s or 2m, got '${value}'`, field);
-  const ms = Math.round(Number(m[1]) * (UNITS[m[2] ?? 's'] ?? 1000));
+  const ms = /^\s*[0-9]+(\.[0-9]+)?\s*$/.test(value) ? Math.round(Number(value) * 1000) : parseDuration(value);
+  if (ms === undefined) throw errors.badRequest(`${field} must be a duration like 300ms, 30s or 2m, got '${value}'`, field);
   if (ms <= 0) throw errors.badRequest(`${field} must be positive, got '${value}'`, field);
   return ms;
 }
@@ -78,10 +76,10 @@ export function validateInput(
     version,
     strategy,
     steps: strategy === 'canary' ? parseSteps(input.steps) : strategy === 'blue-green' ? [100] : [],
-    step_interval_ms: input.step_interval === undefined ? DEFAULTS.stepIntervalMs : parseDuration(input.step_interval, 'step_interval'),
+    step_interval_ms: input.step_interval === undefined ? DEFAULTS.stepIntervalMs : parseDurationField(input.step_interval, 'step_interval'),
     slo: { p95_ms: p95 ?? null, error_rate: errorRate ?? DEFAULTS.errorRate, min_requests: minRequests ?? DEFAULTS.minRequests },
-    grace_ms: input.grace === undefined ? DEFAULTS.graceMs : parseDuration(input.grace, 'grace'),
-    duration_ms: input.duration === undefined || strategy !== 'shadow' ? null : parseDuration(input.duration, 'duration'),
+    grace_ms: input.grace === undefined ? DEFAULTS.graceMs : parseDurationField(input.grace, 'grace'),
+    duration_ms: input.duration === undefined || strategy !== 'shadow' ? null : parseDurationField(input.duration, 'duration'),
     warmup_requests: warmup ?? DEFAULTS.warmupRequests,
     webhooks,
   };

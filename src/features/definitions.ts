@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { type Document, isMap, LineCounter, type Node, parseDocument } from 'yaml';
+import { isMap } from 'yaml';
 import { errors } from '../errors.js';
+import { type Path, parseYaml, YamlChecker } from '../yaml-file.js';
 
 /** Feature value types, as Feast names them. */
 export const DTYPES = ['bool', 'int32', 'int64', 'float32', 'float64', 'string', 'unix_timestamp'] as const;
@@ -73,52 +74,8 @@ export function parseFeatureRef(text: string): FeatureRef | undefined {
   return m ? { view: m[1] as string, feature: m[2] as string } : undefined;
 }
 
-type Path = (string | number)[];
-
 /** Walks the parsed YAML, reporting the first problem as `file:line: field: message`. */
-class Checker {
-  constructor(
-    private readonly doc: Document,
-    private readonly lines: LineCounter,
-    private readonly file: string,
-  ) {}
-
-  field(path: Path): string {
-    return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-  }
-
-  line(path: Path): number {
-    for (let n = path.length; n >= 0; n--) {
-      const node = this.doc.getIn(path.slice(0, n), true) as Node | undefined;
-      if (node && typeof node === 'object' && 'range' in node && node.range) return this.lines.linePos(node.range[0]).line;
-    }
-    return 1;
-  }
-
-  fail(path: Path, message: string): never {
-    const field = this.field(path);
-    throw errors.badRequest(`${this.file}:${this.line(path)}: ${field}: ${message}`, field);
-  }
-
-  /** The list at `path` (missing means empty when `optional`). */
-  list(value: unknown, path: Path, optional = false): unknown[] {
-    if (value === undefined || value === null) {
-      if (optional) return [];
-      this.fail(path, 'is required (a list)');
-    }
-    if (!Array.isArray(value)) this.fail(path, 'must be a list');
-    return value;
-  }
-
-  map(value: unknown, path: Path, allowed: string[]): Record<string, unknown> {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(path, 'must be a mapping');
-    const obj = value as Record<string, unknown>;
-    for (const k of Object.keys(obj)) {
-      if (!allowed.includes(k)) this.fail([...path, k], `unknown field (expected one of ${allowed.join(', ')})`);
-    }
-    return obj;
-  }
-
+class Checker extends YamlChecker {
   name(value: unknown, path: Path): string {
     if (value === undefined || value === null) this.fail(path, 'is required');
     if (typeof value !== 'string' || !NAME.test(value)) this.fail(path, `must be a name of letters, digits and _ (got ${JSON.stringify(value)})`);
@@ -148,14 +105,9 @@ class Checker {
 
 /** Parses and validates a definitions file's text; relative source paths resolve against `baseDir`. */
 export function parseRepo(text: string, baseDir: string, file = 'features.yaml'): FeatureRepo {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const first = doc.errors[0];
-  if (first) {
-    const line = first.linePos?.[0]?.line ?? 1;
-    throw errors.badRequest(`${file}:${line}: not valid YAML: ${first.message.split('\n')[0]}`, 'file');
-  }
-  const c: Checker = new Checker(doc, lines, file);
+  const source = parseYaml(text, file);
+  const doc = source.doc;
+  const c: Checker = new Checker(source);
   if (doc.contents !== null && !isMap(doc.contents)) c.fail([], 'the file must be a mapping with entities, sources, feature_views, feature_services');
   const top = c.map(doc.toJS() ?? {}, [], ['entities', 'sources', 'feature_views', 'feature_services']);
 

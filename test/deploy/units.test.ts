@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CallRing, judge, parseDuration, parseSteps, sameArgmax, TrafficPolicies, tensorsClose, validateInput } from '../../src/deploy/index.js';
+import { CallRing, judge, parseDurationField, parseSteps, sameArgmax, TrafficPolicies, tensorsClose, validateInput } from '../../src/deploy/index.js';
 import type { Tensor } from '../../src/protocol/index.js';
 
 const slo = { p95_ms: 100, error_rate: 0.01, min_requests: 10 };
@@ -76,11 +76,11 @@ describe('shadow comparison', () => {
 
 describe('deployment input', () => {
   it('parses durations and steps, and defaults what is not given', () => {
-    expect(parseDuration('300ms', 'x')).toBe(300);
-    expect(parseDuration('30s', 'x')).toBe(30_000);
-    expect(parseDuration('2m', 'x')).toBe(120_000);
-    expect(parseDuration(1.5, 'x')).toBe(1500);
-    expect(() => parseDuration('soon', 'step_interval')).toThrow(/step_interval must be a duration/);
+    expect(parseDurationField('300ms', 'x')).toBe(300);
+    expect(parseDurationField('30s', 'x')).toBe(30_000);
+    expect(parseDurationField('2m', 'x')).toBe(120_000);
+    expect(parseDurationField(1.5, 'x')).toBe(1500);
+    expect(() => parseDurationField('soon', 'step_interval')).toThrow(/step_interval must be a duration/);
     expect(parseSteps('5,25,50,100')).toEqual([5, 25, 50, 100]);
     expect(() => parseSteps('50,25,100')).toThrow(/increase/);
     expect(() => parseSteps('10,50')).toThrow(/last step must be 100/);

@@ -10,7 +10,6 @@ export {
   loadRulesFile,
   METRICS,
   OPERATORS,
-  parseDuration,
   parseRules,
 } from './rules.js';
 export {

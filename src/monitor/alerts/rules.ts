@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { type Document, isMap, LineCounter, type Node, parseDocument } from 'yaml';
+import { isMap } from 'yaml';
+import { parseDuration } from '../../duration.js';
 import { errors } from '../../errors.js';
+import { type Path, parseYaml, YamlChecker } from '../../yaml-file.js';
 
 /** What a rule can watch. */
 export const METRICS = ['drift_share', 'drift_score', 'accuracy', 'p95_latency_ms', 'error_rate'] as const;
@@ -37,16 +39,8 @@ export interface AlertRule {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const LEVELS = ['info', 'warn', 'error'] as const;
 export const DEFAULT_WINDOW = '5m';
-
-/** Parses `500ms`, `30s`, `5m`, `2h`, `1d` or `0` into milliseconds; undefined when malformed. */
-export function parseDuration(text: string): number | undefined {
-  if (text === '0') return 0;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text);
-  return m ? Math.round(Number(m[1]) * (UNITS[m[2] as string] as number)) : undefined;
-}
 
 /** True when `value op threshold`. */
 export function holds(op: AlertOperator, value: number, threshold: number): boolean {
@@ -56,39 +50,8 @@ export function holds(op: AlertOperator, value: number, threshold: number): bool
   return value <= threshold;
 }
 
-type Path = (string | number)[];
-
 /** Walks the parsed rules, reporting the first problem as `file:line: field: message`. */
-class Checker {
-  constructor(
-    private readonly doc: Document | undefined,
-    private readonly lines: LineCounter | undefined,
-    private readonly file: string,
-  ) {}
-
-  fail(path: Path, message: string): never {
-    const field = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-    const where = this.doc && this.lines ? `${this.file}:${this.line(path)}: ` : '';
-    throw errors.badRequest(`${where}${field || 'rules'}: ${message}`, field || 'rules');
-  }
-
-  private line(path: Path): number {
-    for (let n = path.length; n >= 0; n--) {
-      const node = this.doc?.getIn(path.slice(0, n), true) as Node | undefined;
-      if (node && typeof node === 'object' && 'range' in node && node.range) return this.lines?.linePos(node.range[0]).line ?? 1;
-    }
-    return 1;
-  }
-
-  map(value: unknown, path: Path, allowed: string[]): Record<string, unknown> {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(path, 'must be a mapping');
-    const obj = value as Record<string, unknown>;
-    for (const k of Object.keys(obj)) {
-      if (!allowed.includes(k)) this.fail([...path, k], `unknown field (expected one of ${allowed.join(', ')})`);
-    }
-    return obj;
-  }
-
+class Checker extends YamlChecker {
   duration(value: unknown, path: Path, fallback: string): { text: string; ms: number } {
     const text = value === undefined || value === null ? fallback : String(value);
     const ms = parseDuration(text);
@@ -170,21 +133,15 @@ function checkAll(c: Checker, top: unknown): AlertRule[] {
 
 /** Parses and validates a rules file's text (`rules:` list); errors name the line and field. */
 export function parseRules(text: string, file = 'alerts.yaml'): AlertRule[] {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const first = doc.errors[0];
-  if (first) {
-    const line = first.linePos?.[0]?.line ?? 1;
-    throw errors.badRequest(`${file}:${line}: not valid YAML: ${first.message.split('\n')[0]}`, 'file');
-  }
-  const c = new Checker(doc, lines, file);
-  if (doc.contents !== null && !isMap(doc.contents)) c.fail([], 'the file must be a mapping with a `rules:` list');
-  return checkAll(c, doc.toJS());
+  const source = parseYaml(text, file);
+  const c = new Checker(source, 'rules');
+  if (source.doc.contents !== null && !isMap(source.doc.contents)) c.fail([], 'the file must be a mapping with a `rules:` list');
+  return checkAll(c, source.doc.toJS());
 }
 
 /** Validates rules given as JSON (`{rules: [...]}`, as the REST API takes them). */
 export function checkRules(doc: unknown): AlertRule[] {
-  return checkAll(new Checker(undefined, undefined, 'body'), doc);
+  return checkAll(new Checker(undefined, 'rules'), doc);
 }
 
 /** Reads and validates a rules file. */
