@@ -1,5 +1,5 @@
 import { LocalManagement } from './api/index.js';
-import { SqliteTokenStore, type TokenStore, Tokens } from './auth/index.js';
+import { PostgresTokenStore, SqliteTokenStore, type TokenStore, Tokens } from './auth/index.js';
 import { type BerthConfig, resolveConfig } from './config.js';
 import { errors } from './errors.js';
 import { LocalArtifactStore, openRegistryStore, Registry } from './registry/index.js';
@@ -18,17 +18,21 @@ export interface BerthCore {
 }
 
 /** Opens the token store that lives beside the registry metadata (same URI). */
-function openTokenStore(uri: string): TokenStore {
+async function openTokenStore(uri: string): Promise<TokenStore> {
   if (uri === 'sqlite::memory:') return new SqliteTokenStore(':memory:');
   if (uri.startsWith('sqlite://')) return new SqliteTokenStore(uri.slice('sqlite://'.length));
-  throw errors.badRequest(`unsupported store URI '${uri}' (available: sqlite://PATH)`, 'store');
+  if (uri.startsWith('postgres://') || uri.startsWith('postgresql://')) return PostgresTokenStore.open(uri);
+  throw errors.badRequest(`unsupported store URI '${uri}' (available: sqlite://PATH, postgres://…)`, 'store');
 }
 
 /** Opens the stores under the configured home and wires the core services together. */
 export async function openCore(opts: { home?: string; storeUri?: string } = {}): Promise<BerthCore> {
   const config = resolveConfig(opts);
   const store = await openRegistryStore(config.storeUri);
-  const tokenStore = openTokenStore(config.storeUri);
+  const tokenStore = await openTokenStore(config.storeUri).catch(async (e: unknown) => {
+    await store.close(); // a pool left open would keep the process alive
+    throw e;
+  });
   const artifacts = new LocalArtifactStore(config.artifactsDir);
   const runtime = new OnnxRuntime();
   const registry = new Registry(store, artifacts, { inspect: inspectOnnx });

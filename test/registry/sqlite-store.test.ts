@@ -162,9 +162,9 @@ describe('openRegistryStore', () => {
   });
 
   it('names the unsupported scheme and the available ones', async () => {
-    await expect(openRegistryStore('postgres://db/berth')).rejects.toMatchObject({
+    await expect(openRegistryStore('mysql://db/berth')).rejects.toMatchObject({
       kind: 'BAD_REQUEST',
-      message: "unsupported store URI scheme 'postgres:' (available: sqlite)",
+      message: "unsupported store URI scheme 'mysql:' (available: sqlite, postgres)",
     });
     await expect(openRegistryStore('berth.db')).rejects.toMatchObject({ kind: 'BAD_REQUEST' });
     await expect(openRegistryStore('sqlite://')).rejects.toMatchObject({ kind: 'BAD_REQUEST' });

@@ -212,7 +212,9 @@ export function registryStoreContract(
           store.deleteVersion('weather', 7),
           store.setAlias('weather', 'champion', 7),
         ];
-        for (const c of cases) expect((await rejection(c, 'NOT_FOUND')).message).toBe("model 'weather' has no version 7");
+        // Handlers go on every case at once: a network store may reject one while an earlier one is awaited.
+        const rejected = await Promise.all(cases.map((c) => rejection(c, 'NOT_FOUND')));
+        for (const e of rejected) expect(e.message).toBe("model 'weather' has no version 7");
         expect((await rejection(store.deleteVersion('ghost', 1), 'NOT_FOUND')).message).toBe("model 'ghost' not found");
       });
 
