@@ -1,11 +1,14 @@
-// npm run bench -- monitoring [--rows N] [--runs R]: per-row cost of live monitoring (observer, queue,
-// window summaries; then with the SQLite prediction log too), and the cost of a drift query.
+// npm run bench -- monitoring [--rows N] [--runs R] [--only-log] [--per-call 1|64]: per-row cost of live monitoring (observer, queue,
+// window summaries; then with the SQLite prediction log too), the cost of a drift query, the log's size on
+// disk and the time to find 1,000 request ids in it (the feedback join for ids no longer in memory).
+import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCore } from '../src/core.js';
 import { buildWeatherDemo, loadSeattleWeather, splitByYear } from '../src/demo/index.js';
 import { Monitoring } from '../src/monitor/index.js';
+import { PredictionStore } from '../src/monitor/logging/store.js';
 import type { Tensor } from '../src/protocol/index.js';
 import type { InferenceEvent } from '../src/serving/index.js';
 import { median, table } from './lib.js';
@@ -69,13 +72,17 @@ export async function monitoringBench(args: string[]): Promise<void> {
       ['64-row calls, + SQLite log', 64, true],
     ] as const) {
       if (args.includes('--only-log') && !log) continue;
+      if (args.includes('--per-call') && arg(args, '--per-call', perCall) !== perCall) continue;
       const observeNs: number[] = [];
       const perRowUs: number[] = [];
+      const bytesPerRow: number[] = [];
+      const lookupMs: number[] = [];
       let queryMs = 0;
       for (let run = 0; run < runs; run++) {
         const calls = Math.ceil(totalRows / perCall);
         const evs = events(rows, perCall, calls, run % 2 === 0 ? 0 : 5);
-        const m = new Monitoring({ home: join(home, `run-${label.length}-${run}`), registry: core.registry, predictionLog: log, queueRows: 10_000_000, flushMs: 3_600_000 });
+        const runHome = join(home, `run-${label.length}-${run}`);
+        const m = new Monitoring({ home: runHome, registry: core.registry, predictionLog: log, queueRows: 10_000_000, flushMs: 3_600_000 });
         await m.stateFor('weather', 1);
         // CPU time of this process, not wall time: the machine is shared, and CPU is what monitoring costs
         const c0 = process.cpuUsage();
@@ -90,12 +97,32 @@ export async function monitoringBench(args: string[]): Promise<void> {
         await m.drift('weather', { version: '1' });
         queryMs = Math.max(queryMs, performance.now() - q0);
         await m.close();
+        if (log) {
+          const dir = join(runHome, 'predictions');
+          bytesPerRow.push(readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0) / (calls * perCall));
+          // the feedback join for ids no longer in memory: one pass over the day's page hashes
+          const store = new PredictionStore(dir);
+          const ids = Array.from({ length: 1000 }, (_, i) => `req-${Math.floor((i * calls) / 1000)}`);
+          const l0 = performance.now();
+          const found = store.findRequests(ids);
+          lookupMs.push(performance.now() - l0);
+          store.close();
+          if (found.size !== ids.length) throw new Error(`found ${found.size} of ${ids.length} request ids in the log`);
+        }
       }
-      results.push([label, median(observeNs).toFixed(0), median(perRowUs).toFixed(3), median(perRowUs) < 5 ? 'yes' : 'NO', queryMs.toFixed(1)]);
+      results.push([
+        label,
+        median(observeNs).toFixed(0),
+        median(perRowUs).toFixed(3),
+        median(perRowUs) < 5 ? 'yes' : 'NO',
+        queryMs.toFixed(1),
+        log ? median(bytesPerRow).toFixed(0) : '-',
+        log ? median(lookupMs).toFixed(0) : '-',
+      ]);
     }
     process.stdout.write(
       `live monitoring, ${totalRows} rows per run, median of ${runs} runs (node ${process.version})\n` +
-        `${table(['configuration', 'observe() CPU ns/call', 'CPU µs per logged row', '< 5 µs', 'drift query ms (max)'], results)}\n`,
+        `${table(['configuration', 'observe() CPU ns/call', 'CPU µs per logged row', '< 5 µs', 'drift query ms (max)', 'log bytes/row', '1,000-id lookup ms'], results)}\n`,
     );
   } finally {
     await core.close();

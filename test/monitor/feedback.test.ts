@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeatherDemo } from '../../src/demo/index.js';
+import { RecentRequests } from '../../src/monitor/live/recent.js';
 import { identityModel } from '../fixtures/models.js';
 import { http, startTestServer, type TestServer } from '../helpers.js';
 
@@ -129,5 +130,21 @@ describe('delayed labels for a regression model', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('recent request ids', () => {
+  it('remember the newest calls only, the newest call of an id winning', () => {
+    const recent = new RecentRequests(4);
+    recent.add('a', 'm', 1, 10, ['x']);
+    recent.add('b', 'm', 1, 11, ['y', 'z']);
+    recent.add('a', 'm', 2, 12, ['w']);
+    expect(recent.get('a')).toEqual({ model: 'm', version: 2, time: 12, predictions: ['w'] });
+    expect(recent.get('b')?.predictions).toEqual(['y', 'z']);
+    for (const id of ['c', 'd', 'e', 'f']) recent.add(id, 'm', 1, 13, [1]);
+    // at least the newest half of the capacity is remembered; older ids are looked up in the store
+    expect(recent.get('a')).toBeUndefined();
+    expect(recent.get('b')).toBeUndefined();
+    expect(['e', 'f'].map((id) => recent.get(id)?.predictions)).toEqual([[1], [1]]);
   });
 });

@@ -5,8 +5,10 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { openCore } from '../../src/core.js';
 import { buildWeatherDemo, loadSeattleWeather, splitByYear } from '../../src/demo/index.js';
-import { layoutOf } from '../../src/monitor/logging/layout.js';
-import { PredictionStore } from '../../src/monitor/logging/store.js';
+import { extractPredictions, layoutOf } from '../../src/monitor/logging/layout.js';
+import { keptTensors, type LoggedCall } from '../../src/monitor/logging/page.js';
+import { LogBatch, type LoggedRow, PredictionStore } from '../../src/monitor/logging/store.js';
+import type { Tensor } from '../../src/protocol/index.js';
 import type { ModelVersion } from '../../src/registry/index.js';
 import { type ServerOptions, startServer } from '../../src/server.js';
 import { http, runBerth, startTestServer, tempHome } from '../helpers.js';
@@ -122,5 +124,114 @@ describe('column names of logged rows', () => {
     expect(layoutOf(version({}, { columns: ['x', 'y', 'label', 'z'], labelColumn: 'label' })).features).toEqual(['x', 'y', 'z']);
     expect(layoutOf(version({}, null)).features).toEqual(['features[0]', 'features[1]', 'features[2]']);
     expect(layoutOf(version({}, null)).prediction).toEqual({ output: 'scores', how: 'argmax' });
+  });
+});
+
+describe('prediction log pages', () => {
+  const mv = {
+    model: 'shop',
+    version: 2,
+    tags: {},
+    reference: null,
+    signature: {
+      inputs: [
+        { name: 'city', datatype: 'BYTES', shape: [-1] },
+        { name: 'count', datatype: 'INT64', shape: [-1, 1] },
+      ],
+      // the embedding output is served but not in the signature, so the score is the prediction
+      outputs: [{ name: 'score', datatype: 'FP32', shape: [-1] }],
+    },
+  } as unknown as ModelVersion;
+  const layout = layoutOf(mv);
+  const DAY = 86_400_000;
+  const t0 = Date.UTC(2026, 10, 25, 23, 59, 59, 0);
+
+  function call(batch: LogBatch, id: string | null, time: number, cities: string[], status = 200, route: [string, string] | null = null): void {
+    const ev = { time, model: 'shop', seconds: 0.25 + cities.length, status };
+    if (status !== 200) {
+      batch.add(ev, 2, id, route?.[0] ?? null, route?.[1] ?? null, layout, [], 0, undefined);
+      return;
+    }
+    const n = cities.length;
+    const inputs: Tensor[] = [
+      { name: 'city', datatype: 'BYTES', shape: [n], data: cities },
+      { name: 'count', datatype: 'INT64', shape: [n, 1], data: BigInt64Array.from(cities.map((c) => BigInt(c.length))) },
+    ];
+    const outputs: Tensor[] = [
+      { name: 'score', datatype: 'FP32', shape: [n], data: Float32Array.from(cities.map((c) => c.length / 10)) },
+      { name: 'embedding', datatype: 'FP32', shape: [n, 300], data: new Float32Array(n * 300) },
+    ];
+    const kept: Tensor[] = [];
+    const k = keptTensors(layout, inputs, outputs, kept);
+    batch.add(ev, 2, id, route?.[0] ?? null, route?.[1] ?? null, layout, kept, k, extractPredictions(layout, outputs, n));
+  }
+
+  it('reads back every row, route and failure as it was served, across day files and pages', async () => {
+    const { home, cleanup } = await tempHome();
+    const store = new PredictionStore(join(home, 'predictions'));
+    try {
+      const batch = new LogBatch();
+      call(batch, 'a', t0, ['Zürich', 'Oslo']);
+      call(batch, 'b', t0 + 500, ['Paris'], 200, ['exp-1', 'treatment']);
+      call(batch, 'c', t0 + 600, [], 503);
+      call(batch, null, t0 + 2000, ['Lima', 'Kyiv', '東京']); // the next UTC day: a second file
+      store.append(batch);
+      expect(store.files()).toEqual(['2026-11-26.sqlite', '2026-11-25.sqlite']);
+
+      const rows: LoggedRow[] = [];
+      store.scan('shop', t0 - DAY, t0 + DAY, (r) => {
+        rows.push(r);
+      });
+      expect(rows.map((r) => [r.requestId, r.row, r.status, r.experiment, r.variant])).toEqual([
+        ['a', 0, 200, null, null],
+        ['a', 1, 200, null, null],
+        ['b', 0, 200, 'exp-1', 'treatment'],
+        ['c', 0, 503, null, null],
+        [null, 0, 200, null, null],
+        [null, 1, 200, null, null],
+        [null, 2, 200, null, null],
+      ]);
+      expect(rows[1]).toMatchObject({ time: t0, seconds: 2.25, inputs: '{"city":"Oslo","count":4}', prediction: String(Math.fround(0.4)) });
+      // outputs wider than 256 values a row (the embedding) are left out, as before
+      expect(JSON.parse(rows[2]?.outputs ?? '{}')).toEqual({ score: Math.fround(0.5) });
+      expect(rows[3]).toMatchObject({ inputs: null, prediction: null, outputs: null });
+      expect(JSON.parse(rows[6]?.inputs ?? '{}')).toEqual({ city: '東京', count: 2 });
+
+      const calls: LoggedCall[] = [];
+      store.scanCalls('shop', t0 + 1000, t0 + DAY, (c) => {
+        calls.push(c);
+        return true;
+      });
+      expect(calls).toHaveLength(1);
+      expect(calls[0]?.inputs.map((t) => t.data)).toEqual([['Lima', 'Kyiv', '東京'], BigInt64Array.from([4n, 4n, 2n])]);
+    } finally {
+      store.close();
+      await cleanup();
+    }
+  });
+
+  it('finds the newest successful call of a request id, telling colliding hashes apart', async () => {
+    const { home, cleanup } = await tempHome();
+    const store = new PredictionStore(join(home, 'predictions'));
+    try {
+      // id-149599 and id-312382 have the same 32-bit FNV-1a hash
+      const first = new LogBatch();
+      call(first, 'id-149599', t0 + 5000, ['Rome']);
+      call(first, 'dup', t0 + 5001, ['Bern']);
+      store.append(first);
+      const second = new LogBatch();
+      call(second, 'id-312382', t0 + 6000, ['Cairo', 'Accra']);
+      call(second, 'dup', t0 + 6001, ['Quito', 'Dakar', 'Hanoi']);
+      call(second, 'dup', t0 + 6002, [], 500);
+      store.append(second);
+      const found = store.findRequests(['id-149599', 'id-312382', 'dup', 'nope']);
+      expect(found.get('id-149599')).toEqual({ model: 'shop', version: 2, time: t0 + 5000, predictions: [Math.fround(0.4)] });
+      expect(found.get('id-312382')?.predictions).toEqual([Math.fround(0.5), Math.fround(0.5)]);
+      expect(found.get('dup')?.predictions).toHaveLength(3);
+      expect(found.has('nope')).toBe(false);
+    } finally {
+      store.close();
+      await cleanup();
+    }
   });
 });

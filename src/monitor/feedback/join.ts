@@ -1,5 +1,5 @@
 import { errors } from '../../errors.js';
-import type { FeedbackRow } from '../logging/store.js';
+import type { FeedbackRow, LoggedRequest } from '../logging/store.js';
 import type { Monitoring } from '../live/service.js';
 import type { CellValue } from '../live/summary.js';
 
@@ -25,30 +25,36 @@ const isLabel = (x: unknown): x is Label => typeof x === 'string' || (typeof x =
 export class FeedbackJoin {
   constructor(private readonly m: Monitoring) {}
 
-  /** Validates a batch, joins each item (memory first, then the store), and records the labels. */
+  /** Validates a batch, joins each item (memory first, then the store in one pass), and records the labels. */
   async join(body: unknown): Promise<FeedbackResult> {
     const items = Array.isArray(body) ? body : (body as { items?: unknown } | null)?.items;
     if (!Array.isArray(items)) throw errors.badRequest('body must be a JSON array of {"request_id", "label"} items', 'body');
     if (items.length > MAX_FEEDBACK_ITEMS) throw errors.badRequest(`at most ${MAX_FEEDBACK_ITEMS} feedback items per request, got ${items.length}`, 'body');
     // a label may arrive right after its prediction, before the queue was drained
     await this.m.flush();
-    const result: FeedbackResult = { accepted: 0, labeled_rows: 0, unknown: [], invalid: [] };
-    const now = Date.now();
-    const stored: FeedbackRow[] = [];
-    for (let index = 0; index < items.length; index++) {
-      const item = items[index] as { request_id?: unknown; label?: unknown } | null;
+    const parsed = items.map((item: { request_id?: unknown; label?: unknown } | null) => {
       const id = item?.request_id;
       const label = item?.label;
-      if (typeof id !== 'string' || id === '') {
-        result.invalid.push({ index, error: 'request_id must be a non-empty string' });
-        continue;
-      }
+      if (typeof id !== 'string' || id === '') return { error: 'request_id must be a non-empty string' };
       const labels: Label[] | undefined = isLabel(label) ? [label] : Array.isArray(label) && label.every(isLabel) ? (label as Label[]) : undefined;
       if (labels === undefined || labels.length === 0) {
-        result.invalid.push({ index, error: 'label must be a string, number or boolean, or an array of them (one per row of the request)' });
+        return { error: 'label must be a string, number or boolean, or an array of them (one per row of the request)' };
+      }
+      return { id, labels };
+    });
+    // ids no longer in memory are looked up in the store together: one pass over its pages, not one per id
+    const older = parsed.flatMap((p) => (p.id !== undefined && this.m.recent(p.id) === undefined ? [p.id] : []));
+    const stored = older.length > 0 && this.m.store !== undefined ? this.m.store.findRequests(older) : new Map<string, LoggedRequest>();
+    const result: FeedbackResult = { accepted: 0, labeled_rows: 0, unknown: [], invalid: [] };
+    const now = Date.now();
+    const rows: FeedbackRow[] = [];
+    for (let index = 0; index < parsed.length; index++) {
+      const { id, labels, error } = parsed[index] as { id?: string; labels?: Label[]; error?: string };
+      if (id === undefined || labels === undefined) {
+        result.invalid.push({ index, error: error ?? 'invalid item' });
         continue;
       }
-      const found = this.lookup(id);
+      const found = this.m.recent(id) ?? stored.get(id);
       if (found === undefined) {
         result.unknown.push(id);
         continue;
@@ -60,9 +66,9 @@ export class FeedbackJoin {
       const st = found.version === null ? undefined : await this.m.stateFor(found.model, found.version);
       const perf = st?.window.bucketAt(now)?.performance;
       labels.forEach((l, row) => {
-        const prediction = found.predictions[row] ?? null;
+        const prediction: CellValue = found.predictions[row] ?? null;
         perf?.add(prediction, typeof l === 'boolean' ? String(l) : l);
-        stored.push({
+        rows.push({
           time: now,
           requestId: id,
           row,
@@ -76,15 +82,7 @@ export class FeedbackJoin {
       result.accepted++;
       result.labeled_rows += labels.length;
     }
-    this.m.store?.appendFeedback(stored);
+    this.m.store?.appendFeedback(rows);
     return result;
-  }
-
-  private lookup(id: string): { model: string; version: number | null; time: number; predictions: CellValue[] } | undefined {
-    const hit = this.m.recent(id);
-    if (hit) return hit;
-    const row = this.m.store?.findRequest(id);
-    if (row === undefined) return undefined;
-    return { ...row, predictions: row.predictions.map((p) => (p === null ? null : (JSON.parse(p) as CellValue))) };
   }
 }

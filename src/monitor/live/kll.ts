@@ -26,6 +26,37 @@ function xorshift(seed: number): () => number {
   };
 }
 
+let scratch = new Float64Array(256);
+
+/**
+ * The values of a level, sorted ascending as Float64Array#sort sorts them (-0 before +0), in a scratch
+ * array that the caller reads before the next call. Most compactions sort a handful of values: those
+ * are insertion-sorted in place rather than copied into a new typed array each time.
+ */
+function sortedCopy(level: number[]): Float64Array {
+  const n = level.length;
+  if (scratch.length < n) scratch = new Float64Array(n * 2);
+  const a = scratch;
+  if (n > 32) {
+    // a typed array sorts numbers natively, several times faster than a comparator on a plain array
+    for (let i = 0; i < n; i++) a[i] = level[i] as number;
+    return a.subarray(0, n).sort();
+  }
+  for (let i = 0; i < n; i++) {
+    const v = level[i] as number;
+    let j = i - 1;
+    while (j >= 0 && before(v, a[j] as number)) {
+      a[j + 1] = a[j] as number;
+      j--;
+    }
+    a[j + 1] = v;
+  }
+  return a;
+}
+
+/** a sorts before b (1/-0 is -Infinity: -0 before +0, as typed arrays sort). */
+const before = (a: number, b: number): boolean => a < b || (a === 0 && b === 0 && 1 / a < 1 / b);
+
 /** A KLL sketch of numbers; `count` is exact, quantiles and ranks are approximate. */
 export class KllSketch {
   /** compactors[h] holds values of weight 2^h. */
@@ -42,19 +73,27 @@ export class KllSketch {
     seed = 1,
   ) {
     this.coin = xorshift(seed);
-    this.maxSize = this.capacity(0);
+    this.recap();
   }
+
+  /** Level capacities, recomputed when a level is added (compress runs every few updates: no pow there). */
+  private caps: number[] = [];
 
   private capacity(h: number): number {
     const depth = this.compactors.length - h - 1;
     return Math.ceil(C ** depth * this.k) + 1;
   }
 
+  private recap(): void {
+    this.caps = this.compactors.map((_, h) => this.capacity(h));
+    let total = 0;
+    for (const c of this.caps) total += c;
+    this.maxSize = total;
+  }
+
   private grow(): void {
     this.compactors.push([]);
-    let total = 0;
-    for (let h = 0; h < this.compactors.length; h++) total += this.capacity(h);
-    this.maxSize = total;
+    this.recap();
   }
 
   /** Adds one value (NaN must be filtered by the caller). */
@@ -69,16 +108,16 @@ export class KllSketch {
   private compress(): void {
     for (let h = 0; h < this.compactors.length; h++) {
       const level = this.compactors[h] as number[];
-      if (level.length < this.capacity(h)) continue;
+      if (level.length < (this.caps[h] as number)) continue;
       if (h + 1 >= this.compactors.length) this.grow();
-      // a typed array sorts numbers natively, several times faster than a comparator on a plain array
-      const sorted = Float64Array.from(level).sort();
+      const n = level.length;
+      const sorted = sortedCopy(level);
       // Keep every other value (odd or even positions by a coin flip) at twice the weight.
       const next = this.compactors[h + 1] as number[];
-      const even = sorted.length - (sorted.length % 2);
+      const even = n - (n % 2);
       for (let i = this.coin(); i < even; i += 2) next.push(sorted[i] as number);
       level.length = 0;
-      if (even < sorted.length) level.push(sorted[even] as number);
+      if (even < n) level.push(sorted[even] as number);
       break;
     }
     let size = 0;
@@ -106,6 +145,7 @@ export class KllSketch {
   clone(): KllSketch {
     const c = new KllSketch(this.k, 1);
     c.compactors = this.compactors.map((l) => l.slice());
+    c.recap();
     c.size = this.size;
     c.maxSize = this.maxSize;
     c.count = this.count;

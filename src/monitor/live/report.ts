@@ -4,11 +4,11 @@ import type { Tensor } from '../../protocol/index.js';
 import type { Registry } from '../../registry/index.js';
 import type { ModelRuntime } from '../../runtime/index.js';
 import { type ColumnChart, renderDriftHtml } from '../drift/index.js';
-import { layoutOf, type VersionLayout } from '../logging/layout.js';
+import { cellReader, layoutOf, type VersionLayout } from '../logging/layout.js';
 import { PredictionStore } from '../logging/store.js';
 import { DEFAULT_DRIFT_SHARE, driftOf, type LiveDriftReport, type PerformanceReport, performanceOf } from './queries.js';
 import { loadReferenceSummary } from './reference.js';
-import { type CellValue, SlidingWindow } from './summary.js';
+import { type CellValue, type ColumnSummary, SlidingWindow } from './summary.js';
 
 /** What `berth monitor report` reads locally. */
 export interface MonitorReportOptions {
@@ -30,23 +30,25 @@ const BUCKETS = 12;
  */
 export function replayLog(store: PredictionStore, window: SlidingWindow, layout: VersionLayout, from: number, to: number, maxRows = Number.POSITIVE_INFINITY): number {
   let taken = 0;
-  store.scan(layout.model, from, to, (r) => {
-    if (r.version !== layout.version) return true;
-    const b = window.bucketAt(r.time);
+  store.scanCalls(layout.model, from, to, (call) => {
+    if (call.version !== layout.version) return true;
+    const b = window.bucketAt(call.time);
     if (b === undefined) return true;
-    if (r.row === 0) {
-      b.requests++;
-      b.latency.update(r.seconds);
-      if (r.status !== 200) b.errors++;
+    b.requests++;
+    b.latency.update(call.seconds);
+    if (call.status !== 200) b.errors++;
+    if (call.status !== 200 || call.rows === 0) return true;
+    // the same reader the live path used, over the logged tensors: the window comes back as it was
+    const reader = cellReader(layout, call.inputs);
+    const n = call.rows;
+    b.rows += n;
+    for (let j = 0; j < b.columns.length; j++) {
+      const col = b.columns[j] as ColumnSummary;
+      for (let i = 0; i < n; i++) col.add(i < reader.rows ? reader.get(i, j) : null);
     }
-    if (r.status !== 200 || r.prediction === null) return true;
-    b.rows++;
-    const inputs = r.inputs === null ? {} : (JSON.parse(r.inputs) as Record<string, CellValue>);
-    layout.features.forEach((f, j) => {
-      b.columns[j]?.add(inputs[f] ?? null);
-    });
-    b.prediction.add(JSON.parse(r.prediction) as CellValue);
-    return ++taken < maxRows;
+    for (let i = 0; i < n; i++) b.prediction.add(call.predictions[i] ?? null);
+    taken += n;
+    return taken < maxRows;
   });
   for (const f of store.feedback(layout.model, from, to)) {
     if (f.version !== layout.version) continue;
@@ -67,8 +69,9 @@ export async function monitorReport(o: MonitorReportOptions): Promise<{ drift: (
     let version = o.version;
     if (version === undefined) {
       let newest = 0;
-      store.scan(o.model, from, now + 1, (r) => {
-        if (r.version !== null && r.version > newest) newest = r.version;
+      store.scanCalls(o.model, from, now + 1, (c) => {
+        if (c.version !== null && c.version > newest) newest = c.version;
+        return true;
       });
       version = newest > 0 ? newest : (await o.registry.resolve({ name: o.model })).version;
     }

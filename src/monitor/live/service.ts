@@ -7,16 +7,19 @@ import type { ModelVersion, Registry } from '../../registry/index.js';
 import type { InferenceEvent, InferenceObserver } from '../../serving/index.js';
 import type { DriftMethod } from '../drift/index.js';
 import { FeedbackJoin, type FeedbackResult } from '../feedback/join.js';
-import { cell, cellReader, extractPredictions, jsonKeys, jsonValue, layoutOf, rowJson, rowsOf, type VersionLayout } from '../logging/layout.js';
+import { cellReader, extractPredictions, layoutOf, rowsOf, type VersionLayout } from '../logging/layout.js';
+import { keptTensors } from '../logging/page.js';
 import { LogBatch, PredictionStore } from '../logging/store.js';
 import { registerMonitoringGauges } from './gauges.js';
 import { replayLog } from './report.js';
+import { type RecentPrediction, RecentRequests } from './recent.js';
 import { type LiveDriftReport, type PerformanceReport, driftOf, performanceOf } from './queries.js';
 import { loadReferenceSummary, type ReferenceSummary } from './reference.js';
 import { type CellValue, type ColumnSummary, SlidingWindow } from './summary.js';
 
 /** Defaults: a one-hour window of twelve five-minute buckets, a 100,000-row queue drained every 200 ms. */
 export const MONITORING_DEFAULTS = { windowMs: 3_600_000, buckets: 12, queueRows: 100_000, flushMs: 200, sampleRate: 1 };
+const NO_TENSORS: Tensor[] = [];
 /** Rows drained per turn of the event loop, so a backlog never holds the loop for long. */
 const DRAIN_SLICE = 1024;
 /** Request ids remembered in memory for the feedback join (older ones are looked up in the store). */
@@ -51,16 +54,6 @@ export interface VersionState {
   window: SlidingWindow;
   reference: Promise<ReferenceSummary | undefined> | undefined;
   lastSeen: number;
-  /** The features' quoted JSON keys, for writing log rows. */
-  jsonKeys?: string[];
-}
-
-/** What a recent request predicted, for joining labels without touching the store. */
-export interface RecentPrediction {
-  model: string;
-  version: number;
-  time: number;
-  predictions: CellValue[];
 }
 
 /**
@@ -80,14 +73,13 @@ export class Monitoring implements InferenceObserver {
   private readonly timer: NodeJS.Timeout;
   private readonly states = new Map<string, VersionState>();
   private readonly loading = new Map<string, Promise<VersionState | undefined>>();
-  private recentYoung = new Map<string, RecentPrediction>();
+  private readonly recentRequests = new RecentRequests(RECENT_REQUESTS);
   private readonly dropped: Counter<'model'> | undefined;
   private readonly logged: Counter<'model'> | undefined;
+  private readonly pendingLogged = new Map<string, number>();
   private readonly feedbackJoin: FeedbackJoin;
   private closed = false;
   private scheduled = false;
-  /** Two generations of recent request ids: a full young one becomes the old one (no per-entry eviction). */
-  private recentOld = new Map<string, RecentPrediction>();
   /** Calls dropped because the queue was full, by model (also the Prometheus counter). */
   readonly droppedByModel = new Map<string, number>();
 
@@ -154,11 +146,16 @@ export class Monitoring implements InferenceObserver {
       this.queue = [];
       let rows = new LogBatch();
       let done = 0;
+      let last: VersionState | undefined;
       for (const ev of batch) {
         const n = ev.request === undefined ? 1 : rowsOf(ev.request.inputs[0]) || 1;
         this.queuedRows -= n;
         try {
-          const st = ev.version === undefined ? undefined : (this.states.get(`${ev.model}:${ev.version}`) ?? (await this.stateFor(ev.model, ev.version)));
+          let st: VersionState | undefined;
+          // calls of one version come in runs: skip building the key while the version does not change
+          if (last !== undefined && ev.version === last.mv.version && ev.model === last.mv.model) st = last;
+          else if (ev.version !== undefined) st = this.states.get(`${ev.model}:${ev.version}`) ?? (await this.stateFor(ev.model, ev.version));
+          last = st;
           this.process(ev, st, this.store ? rows : undefined);
         } catch (e) {
           this.opts.logger?.warn({ err: e, model: ev.model, version: ev.version }, 'monitoring could not take an inference call');
@@ -166,13 +163,25 @@ export class Monitoring implements InferenceObserver {
         done += n;
         if (done >= DRAIN_SLICE) {
           this.write(rows);
+          this.countLogged();
           rows = new LogBatch();
           done = 0;
           await new Promise((r) => setImmediate(r));
         }
       }
       this.write(rows);
+      this.countLogged();
     }
+  }
+
+  /** Adds the rows taken since the last call to the Prometheus counter (once per slice: inc with labels is not free). */
+  private countLogged(): void {
+    for (const [model, n] of this.pendingLogged) this.logged?.inc({ model }, n);
+    this.pendingLogged.clear();
+  }
+
+  private addLogged(model: string, n: number): void {
+    if (this.logged !== undefined) this.pendingLogged.set(model, (this.pendingLogged.get(model) ?? 0) + n);
   }
 
   private write(rows: LogBatch): void {
@@ -198,8 +207,8 @@ export class Monitoring implements InferenceObserver {
     }
     if (ev.status !== 200 || ev.request === undefined || ev.outputs === undefined || st === undefined) {
       if (bucket && ev.status !== 200) bucket.errors++;
-      log?.at(ev.time).push(ev.time, ev.model, version, requestId, 0, ev.status, ev.seconds, experiment, variant, null, null, null);
-      this.logged?.inc({ model: ev.model });
+      log?.add(ev, version, requestId, experiment, variant, st?.layout, NO_TENSORS, 0, undefined);
+      this.addLogged(ev.model, 1);
       return;
     }
     const layout = st.layout;
@@ -215,38 +224,19 @@ export class Monitoring implements InferenceObserver {
       }
       for (let i = 0; i < n; i++) bucket.prediction.add(predictions[i] as CellValue);
     }
-    if (ev.requestId !== undefined) {
-      if (this.recentYoung.size >= RECENT_REQUESTS / 2) {
-        this.recentOld = this.recentYoung;
-        this.recentYoung = new Map();
-      }
-      this.recentYoung.set(ev.requestId, { model: ev.model, version: layout.version, time: ev.time, predictions });
-    }
-    this.logged?.inc({ model: ev.model }, n);
+    if (ev.requestId !== undefined) this.recentRequests.add(ev.requestId, ev.model, layout.version, ev.time, predictions);
+    this.addLogged(ev.model, n);
     if (log === undefined) return;
-    st.jsonKeys ??= jsonKeys(layout);
-    const outputs = rowOutputs(ev.outputs, n);
-    for (let i = 0; i < n; i++) {
-      log.at(ev.time).push(
-        ev.time,
-        ev.model,
-        version,
-        requestId,
-        i,
-        ev.status,
-        ev.seconds,
-        experiment,
-        variant,
-        layout.mode === 'none' ? null : rowJson(st.jsonKeys, reader, i),
-        jsonValue(predictions[i]),
-        outputs[i] ?? null,
-      );
-    }
+    // the page copies the tensors' bytes at once, so one scratch list serves every call
+    const kept = log.scratch;
+    kept.length = 0;
+    const inputs = keptTensors(layout, ev.request.inputs, ev.outputs, kept);
+    log.add(ev, version, requestId, experiment, variant, layout, kept, inputs, predictions);
   }
 
   /** A recent request's predictions, if it is still remembered. */
   recent(requestId: string): RecentPrediction | undefined {
-    return this.recentYoung.get(requestId) ?? this.recentOld.get(requestId);
+    return this.recentRequests.get(requestId);
   }
 
   /** The state of a version, loading its metadata from the registry the first time. */
@@ -367,27 +357,6 @@ export class Monitoring implements InferenceObserver {
     this.closed = true;
     this.store?.close();
   }
-}
-
-/** Each row's slice of every output as JSON object text (outputs over 256 values a row are left out). */
-function rowOutputs(outputs: Tensor[], rows: number): string[] {
-  const parts: string[] = new Array(rows).fill('');
-  for (const t of outputs) {
-    const per = t.shape.slice(1).reduce((a, b) => a * b, 1);
-    if (per > 256) continue;
-    const key = `${JSON.stringify(t.name)}:`;
-    for (let i = 0; i < rows; i++) {
-      let s = key;
-      if (t.shape.length <= 1) s += jsonValue(cell(t, i));
-      else {
-        s += '[';
-        for (let k = i * per; k < (i + 1) * per; k++) s += (k === i * per ? '' : ',') + jsonValue(cell(t, k));
-        s += ']';
-      }
-      parts[i] += (parts[i] === '' ? '' : ',') + s;
-    }
-  }
-  return parts.map((p) => `{${p}}`);
 }
 
 /** Creates live monitoring and registers its counters and gauges on `opts.metrics`. */

@@ -88,7 +88,7 @@ export const rowsOf = (t: Tensor | undefined): number => (t === undefined ? 0 : 
 /** One prediction per row from the outputs: the label, the argmax class index, or the value. */
 export function extractPredictions(layout: VersionLayout, outputs: Tensor[], rows: number): CellValue[] {
   const p = layout.prediction;
-  const t = p === undefined ? undefined : outputs.find((o) => o.name === p.output);
+  const t = p === undefined ? undefined : byName(outputs, p.output);
   const out: CellValue[] = new Array(rows).fill(null);
   if (p === undefined || t === undefined) return out;
   if (p.how === 'argmax') {
@@ -120,21 +120,43 @@ export interface CellReader {
   get(i: number, j: number): CellValue;
 }
 
-const NO_CELLS: CellReader = { rows: 0, get: () => null };
+/** Cells of a call's tensors; a class rather than closures, as one is made per call on the drain path. */
+class TensorCells implements CellReader {
+  rows = 0;
+  private matrix: Tensor | undefined;
+  private width = 0;
+  private columns: (Tensor | undefined)[] | undefined;
+
+  constructor(layout: Pick<VersionLayout, 'mode' | 'input' | 'features'>, inputs: Tensor[]) {
+    if (layout.mode === 'matrix') {
+      const t = byName(inputs, layout.input);
+      if (t === undefined) return;
+      this.matrix = t;
+      this.width = t.shape[1] ?? 1;
+      this.rows = rowsOf(t);
+    } else if (layout.mode === 'columns') {
+      const tensors = layout.features.map((name) => byName(inputs, name));
+      this.columns = tensors;
+      for (const t of tensors) this.rows = Math.max(this.rows, rowsOf(t));
+    } else this.rows = rowsOf(inputs[0]);
+  }
+
+  get(i: number, j: number): CellValue {
+    const m = this.matrix;
+    if (m !== undefined) return j < this.width ? cell(m, i * this.width + j) : null;
+    const t = this.columns?.[j];
+    return t === undefined ? null : cell(t, i);
+  }
+}
+
+function byName(tensors: Tensor[], name: string | undefined): Tensor | undefined {
+  for (const t of tensors) if (t.name === name) return t;
+  return undefined;
+}
 
 /** A reader over the request's tensors in `layout.features` order. */
-export function cellReader(layout: VersionLayout, inputs: Tensor[]): CellReader {
-  if (layout.mode === 'matrix') {
-    const t = inputs.find((x) => x.name === layout.input);
-    if (t === undefined) return NO_CELLS;
-    const width = t.shape[1] ?? 1;
-    return { rows: rowsOf(t), get: (i, j) => (j < width ? cell(t, i * width + j) : null) };
-  }
-  if (layout.mode === 'columns') {
-    const tensors = layout.features.map((name) => inputs.find((x) => x.name === name));
-    return { rows: Math.max(0, ...tensors.map(rowsOf)), get: (i, j) => (tensors[j] === undefined ? null : cell(tensors[j] as Tensor, i)) };
-  }
-  return { rows: rowsOf(inputs[0]), get: () => null };
+export function cellReader(layout: Pick<VersionLayout, 'mode' | 'input' | 'features'>, inputs: Tensor[]): CellReader {
+  return new TensorCells(layout, inputs);
 }
 
 /** A value as JSON text (NaN and infinities become null, as JSON.stringify makes them). */
@@ -145,11 +167,32 @@ export function jsonValue(v: CellValue | undefined): string {
 }
 
 /** The JSON keys of a layout's features, quoted once (`"temp_max":`). */
-export const jsonKeys = (layout: VersionLayout): string[] => layout.features.map((f) => `${JSON.stringify(f)}:`);
+export const jsonKeys = (layout: Pick<VersionLayout, 'features'>): string[] => layout.features.map((f) => `${JSON.stringify(f)}:`);
 
 /** Row i's inputs as a JSON object text, built directly (no intermediate object). */
 export function rowJson(keys: string[], reader: CellReader, i: number): string {
   let s = '{';
   for (let j = 0; j < keys.length; j++) s += (j === 0 ? '' : ',') + keys[j] + jsonValue(reader.get(i, j));
   return `${s}}`;
+}
+
+/** Each row's slice of every output as JSON object text (outputs over 256 values a row are left out). */
+export function rowOutputs(outputs: Tensor[], rows: number): string[] {
+  const parts: string[] = new Array(rows).fill('');
+  for (const t of outputs) {
+    const per = t.shape.slice(1).reduce((a, b) => a * b, 1);
+    if (per > 256) continue;
+    const key = `${JSON.stringify(t.name)}:`;
+    for (let i = 0; i < rows; i++) {
+      let s = key;
+      if (t.shape.length <= 1) s += jsonValue(cell(t, i));
+      else {
+        s += '[';
+        for (let k = i * per; k < (i + 1) * per; k++) s += (k === i * per ? '' : ',') + jsonValue(cell(t, k));
+        s += ']';
+      }
+      parts[i] += (parts[i] === '' ? '' : ',') + s;
+    }
+  }
+  return parts.map((p) => `{${p}}`);
 }

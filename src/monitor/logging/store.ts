@@ -1,13 +1,22 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import type { Tensor } from '../../protocol/index.js';
 import { openSqlite } from '../../sqlite.js';
+import type { CellValue } from '../live/summary.js';
+import { cellReader, jsonKeys, jsonValue, rowJson, rowOutputs, type VersionLayout } from './layout.js';
+import { decodePage, idHash, type LoggedCall, PageBuilder, type PageRow, specOf } from './page.js';
+
+export type { LoggedCall } from './page.js';
 
 /**
  * The prediction log: one SQLite file per UTC day under `<home>/predictions/` (`2026-11-26.sqlite`).
- * SQLite because it is already embedded in Berth, takes a batch of rows in one transaction for a few
- * microseconds a row, is readable while it is written (WAL), and answers the feedback join by
- * request id through an index; a file per day makes retention a file delete and keeps each index small.
+ * SQLite because it is already embedded in Berth and is readable while it is written (WAL); a file per
+ * day makes retention a file delete. Calls are stored in pages (page.ts): one row per model version
+ * per drain, so the hot path pays for copying bytes, not for a B-tree insert per row. Request ids are
+ * found for the feedback join through a 4-byte hash per call kept in each page, not through an SQLite
+ * index: a random-key index costs a page write per insert once it outgrows the cache (10 µs a row
+ * with UUID request ids, measured), and labels for calls older than the in-memory recent set are rare.
  */
 
 /** One logged row as read back: a row of a request's input tensor with its prediction. */
@@ -42,14 +51,23 @@ export interface FeedbackRow {
   predictedAt: number;
 }
 
+/** What a request id was logged with, for the feedback join. */
+export interface LoggedRequest {
+  model: string;
+  version: number | null;
+  time: number;
+  predictions: CellValue[];
+}
+
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS predictions (
-  time INTEGER NOT NULL, model TEXT NOT NULL, version INTEGER, request_id TEXT, row INTEGER NOT NULL,
-  status INTEGER NOT NULL, seconds REAL NOT NULL, experiment TEXT, variant TEXT,
-  inputs TEXT, prediction TEXT, outputs TEXT
+-- id_hashes comes before the large columns: the feedback join reads it from every page, and SQLite
+-- reads a record only as far as the column it needs
+CREATE TABLE IF NOT EXISTS pages (
+  id INTEGER PRIMARY KEY, model TEXT NOT NULL, version INTEGER, first_time INTEGER NOT NULL, last_time INTEGER NOT NULL,
+  calls INTEGER NOT NULL, rows INTEGER NOT NULL, id_hashes BLOB NOT NULL, spec TEXT NOT NULL, meta BLOB NOT NULL,
+  request_ids TEXT NOT NULL, routes TEXT, data BLOB NOT NULL, predictions TEXT NOT NULL
 );
--- request_id answers the feedback join; rows arrive in time order, so a report scans its day files without an index
-CREATE INDEX IF NOT EXISTS predictions_request ON predictions (request_id);
+CREATE INDEX IF NOT EXISTS pages_model_time ON pages (model, first_time);
 CREATE TABLE IF NOT EXISTS feedback (
   time INTEGER NOT NULL, request_id TEXT NOT NULL, row INTEGER NOT NULL, model TEXT NOT NULL, version INTEGER,
   prediction TEXT, label TEXT NOT NULL, predicted_at INTEGER NOT NULL
@@ -57,49 +75,61 @@ CREATE TABLE IF NOT EXISTS feedback (
 CREATE INDEX IF NOT EXISTS feedback_model_time ON feedback (model, time);
 `;
 
+const PAGE_COLUMNS = 'model, version, calls, spec, meta, request_ids, routes, data, predictions';
 const DAY_MS = 86_400_000;
-/** Rows per INSERT statement. */
-const INSERT_ROWS = 64;
-
-/** Values per logged row, in the INSERT's column order. */
-export const LOG_FIELDS = 12;
-
-/**
- * Rows waiting to be written, kept flat per day file (time, model, version, request_id, row, status,
- * seconds, experiment, variant, inputs, prediction, outputs): no object per row, nothing to copy later.
- */
-export class LogBatch {
-  readonly byFile = new Map<string, unknown[]>();
-  rows = 0;
-  private lastDay = -1;
-  private last: unknown[] = [];
-
-  /** The flat value list of the day that holds time t (append LOG_FIELDS values per row to it). */
-  at(t: number): unknown[] {
-    const day = Math.floor(t / DAY_MS);
-    if (day !== this.lastDay) {
-      const file = dayFile(t);
-      let list = this.byFile.get(file);
-      if (list === undefined) {
-        list = [];
-        this.byFile.set(file, list);
-      }
-      this.lastDay = day;
-      this.last = list;
-    }
-    this.rows++;
-    return this.last;
-  }
-}
 const FILE = /^(\d{4}-\d{2}-\d{2})\.sqlite$/;
 
 /** The file name of the day that holds time t. */
 export const dayFile = (t: number): string => `${new Date(t - (t % DAY_MS)).toISOString().slice(0, 10)}.sqlite`;
 
+/** Calls waiting to be written, gathered into pages by day file, model and version. */
+export class LogBatch {
+  readonly pages: { file: string; page: PageBuilder }[] = [];
+  rows = 0;
+  /** A reusable list for a call's kept tensors (add() copies them before returning). */
+  readonly scratch: Tensor[] = [];
+  private readonly byKey = new Map<string, PageBuilder>();
+  private last: PageBuilder | undefined;
+  private lastDay = -1;
+
+  /**
+   * Adds one call. `tensors` are the kept tensors (keptTensors), the first `inputs` of them inputs;
+   * `predictions` is undefined for calls that were not monitored (failed, or no version state).
+   */
+  add(
+    ev: { time: number; model: string; seconds: number; status: number },
+    version: number | null,
+    requestId: string | null,
+    experiment: string | null,
+    variant: string | null,
+    layout: VersionLayout | undefined,
+    tensors: Tensor[],
+    inputs: number,
+    predictions: CellValue[] | undefined,
+  ): void {
+    const day = Math.floor(ev.time / DAY_MS);
+    let p = this.last;
+    // consecutive calls of one version go to the same page: no key to build on the hot path
+    if (p === undefined || day !== this.lastDay || p.model !== ev.model || p.version !== version || (tensors.length > 0 && !p.fits(tensors, inputs))) {
+      const file = dayFile(ev.time);
+      const key = `${file}\u0000${ev.model}\u0000${version}`;
+      p = this.byKey.get(key);
+      if (p === undefined || (tensors.length > 0 && !p.fits(tensors, inputs))) {
+        p = new PageBuilder(ev.model, version, specOf(layout, tensors, inputs));
+        this.byKey.set(key, p);
+        this.pages.push({ file, page: p });
+      }
+      this.last = p;
+      this.lastDay = day;
+    }
+    p.add(ev.time, ev.seconds, ev.status, requestId, experiment, variant, tensors, predictions);
+    this.rows += predictions === undefined || predictions.length === 0 ? 1 : predictions.length;
+  }
+}
+
 /** The prediction store: appends batches, looks up request ids, reads time ranges back. */
 export class PredictionStore {
   private readonly open = new Map<string, Database.Database>();
-  private readonly statements = new WeakMap<Database.Database, Map<number, Database.Statement>>();
 
   constructor(readonly dir: string) {}
 
@@ -128,33 +158,24 @@ export class PredictionStore {
       .reverse();
   }
 
-  /** Writes a batch, one transaction per day file. */
+  /** Writes a batch, one transaction per day file, one row per page. */
   append(batch: LogBatch): void {
-    for (const [file, values] of batch.byFile) {
+    const byFile = new Map<string, PageBuilder[]>();
+    for (const { file, page } of batch.pages) {
+      if (page.calls === 0) continue;
+      const list = byFile.get(file);
+      if (list === undefined) byFile.set(file, [page]);
+      else list.push(page);
+    }
+    for (const [file, pages] of byFile) {
       const db = this.db(file);
-      const rows = values.length / LOG_FIELDS;
+      const insert = db.prepare(
+        'INSERT INTO pages (model, version, first_time, last_time, calls, rows, id_hashes, spec, meta, request_ids, routes, data, predictions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      );
       db.transaction(() => {
-        // many rows per statement: binding and stepping once per row costs more than the row itself
-        let i = 0;
-        for (; i + INSERT_ROWS <= rows; i += INSERT_ROWS) this.insert(db, INSERT_ROWS).run(values.slice(i * LOG_FIELDS, (i + INSERT_ROWS) * LOG_FIELDS));
-        if (i < rows) this.insert(db, rows - i).run(values.slice(i * LOG_FIELDS));
+        for (const p of pages) insert.run(p.model, p.version, ...p.encode());
       })();
     }
-  }
-
-  private insert(db: Database.Database, rows: number): Database.Statement {
-    let cache = this.statements.get(db);
-    if (cache === undefined) {
-      cache = new Map();
-      this.statements.set(db, cache);
-    }
-    let st = cache.get(rows);
-    if (st === undefined) {
-      const values = new Array(rows).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-      st = db.prepare(`INSERT INTO predictions (time, model, version, request_id, row, status, seconds, experiment, variant, inputs, prediction, outputs) VALUES ${values}`);
-      cache.set(rows, st);
-    }
-    return st;
   }
 
   /** Records joined labels in the file of the day they arrived. */
@@ -169,30 +190,104 @@ export class PredictionStore {
     })();
   }
 
-  /** The logged successful rows of a request id (newest day files first), or undefined. */
-  findRequest(requestId: string, maxFiles = 31): { model: string; version: number | null; time: number; predictions: (string | null)[] } | undefined {
-    for (const file of this.files().slice(0, maxFiles)) {
-      const rows = this.db(file)
-        .prepare('SELECT model, version, time, row, prediction FROM predictions WHERE request_id = ? AND status = 200 ORDER BY row')
-        .all(requestId) as { model: string; version: number | null; time: number; row: number; prediction: string | null }[];
-      const first = rows[0];
-      if (first !== undefined) return { model: first.model, version: first.version, time: first.time, predictions: rows.map((r) => r.prediction) };
+  /**
+   * The newest successful logged call of each request id (newest day files first), in one pass over
+   * the pages' id hashes; ids never logged are missing from the answer.
+   */
+  findRequests(requestIds: string[], maxFiles = 31): Map<string, LoggedRequest> {
+    const found = new Map<string, LoggedRequest>();
+    const wanted = new Map<number, Set<string>>();
+    for (const id of requestIds) {
+      const h = idHash(id);
+      const set = wanted.get(h);
+      if (set === undefined) wanted.set(h, new Set([id]));
+      else set.add(id);
     }
-    return undefined;
+    let left = new Set(requestIds).size;
+    for (const file of this.files().slice(0, maxFiles)) {
+      if (left === 0) break;
+      const db = this.db(file);
+      const full = db.prepare(`SELECT ${PAGE_COLUMNS} FROM pages WHERE id = ?`);
+      const hits: number[] = [];
+      // the hashes are scanned first (the connection is busy while iterating), the few hit pages decoded after
+      for (const { id, hashes } of db.prepare('SELECT id, id_hashes AS hashes FROM pages ORDER BY id DESC').iterate() as Iterable<{ id: number; hashes: Buffer }>) {
+        const view = new Int32Array(hashes.buffer.slice(hashes.byteOffset, hashes.byteOffset + hashes.byteLength));
+        for (let c = 0; c < view.length; c++) {
+          if (wanted.has(view[c] as number)) {
+            hits.push(id);
+            break;
+          }
+        }
+      }
+      for (const id of hits) {
+        const calls: LoggedCall[] = [];
+        const isWanted = (rid: string | null): boolean => rid !== null && !found.has(rid) && wanted.get(idHash(rid))?.has(rid) === true;
+        decodePage(
+          full.get(id) as PageRow,
+          (call) => {
+            calls.push(call);
+            return true;
+          },
+          { only: isWanted, tensors: false },
+        );
+        for (let c = calls.length - 1; c >= 0; c--) {
+          const call = calls[c] as LoggedCall;
+          const rid = call.requestId;
+          if (rid === null || found.has(rid) || call.status !== 200 || call.rows === 0) continue;
+          found.set(rid, { model: call.model, version: call.version, time: call.time, predictions: call.predictions });
+          left--;
+        }
+        if (left === 0) break;
+      }
+    }
+    return found;
   }
 
-  /** Logged rows of a model in [from, to), oldest first, handed to `each` one at a time until it returns false. */
-  scan(model: string, from: number, to: number, each: (row: LoggedRow) => boolean | undefined): void {
+  /** Logged calls of a model in [from, to), page by page in the order they were written, until `each` returns false. */
+  scanCalls(model: string, from: number, to: number, each: (call: LoggedCall) => boolean | undefined): void {
     for (const file of this.files().reverse()) {
       const day = Date.parse(`${FILE.exec(file)?.[1]}T00:00:00Z`);
       if (day + DAY_MS <= from || day >= to) continue;
       const it = this.db(file)
-        .prepare(
-          'SELECT time, model, version, request_id AS requestId, row, status, seconds, experiment, variant, inputs, prediction, outputs FROM predictions WHERE model = ? AND time >= ? AND time < ? ORDER BY time',
-        )
-        .iterate(model, from, to) as Iterable<LoggedRow>;
-      for (const r of it) if (each(r) === false) return;
+        .prepare(`SELECT ${PAGE_COLUMNS} FROM pages WHERE model = ? AND first_time < ? AND last_time >= ? ORDER BY first_time, id`)
+        .iterate(model, to, from) as Iterable<PageRow>;
+      for (const page of it) {
+        const more = decodePage(page, (call) => (call.time < from || call.time >= to ? true : each(call)));
+        if (!more) return;
+      }
     }
+  }
+
+  /** Logged rows of a model in [from, to), call by call, handed to `each` one at a time until it returns false. */
+  scan(model: string, from: number, to: number, each: (row: LoggedRow) => boolean | undefined): void {
+    this.scanCalls(model, from, to, (call) => {
+      const base = {
+        time: call.time,
+        model: call.model,
+        version: call.version,
+        requestId: call.requestId,
+        status: call.status,
+        seconds: call.seconds,
+        experiment: call.experiment,
+        variant: call.variant,
+      };
+      if (call.rows === 0 || call.layout === null) return each({ ...base, row: 0, inputs: null, prediction: null, outputs: null });
+      const layout = call.layout;
+      const keys = jsonKeys(layout);
+      const reader = cellReader(layout, call.inputs);
+      const outputs = rowOutputs(call.outputs, call.rows);
+      for (let i = 0; i < call.rows; i++) {
+        const row: LoggedRow = {
+          ...base,
+          row: i,
+          inputs: layout.mode === 'none' ? null : rowJson(keys, reader, i),
+          prediction: jsonValue(call.predictions[i]),
+          outputs: outputs[i] ?? null,
+        };
+        if (each(row) === false) return false;
+      }
+      return true;
+    });
   }
 
   /** Labels of a model that arrived in [from, to). */
