@@ -1,3 +1,4 @@
+import { parseDuration } from '../../duration.js';
 import type { ColumnChart, ColumnDrift, DriftMethod } from '../drift/index.js';
 import { PREDICTION_COLUMN, type VersionLayout } from '../logging/layout.js';
 import { compareColumn } from './compare.js';
@@ -38,10 +39,8 @@ export function formatWindow(ms: number): string {
 
 /** Parses `1h`, `15m`, `30s`, `2d`, `500ms` into milliseconds; undefined for anything else. */
 export function parseWindow(value: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(value.trim());
-  if (!m) return undefined;
-  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms'];
-  return ms >= 1 && Number.isFinite(ms) ? Math.round(ms) : undefined;
+  const ms = parseDuration(value);
+  return ms !== undefined && ms >= 1 ? ms : undefined;
 }
 
 /** Compares a merged window summary with the reference, column by column, then the prediction. */
