@@ -141,8 +141,19 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   const port = opts.port ?? 8000;
   const log = opts.logger ?? pino({ level: 'info' });
   const metrics = new ServerMetrics({ defaultMetrics: opts.defaultMetrics });
-  const pool = opts.workers ? new WorkerPoolRuntime({ workers: opts.workers, logger: log }) : undefined;
-  const models = new ModelManager(core.registry, pool ?? core.runtime, metrics, log, opts.batching ?? DEFAULT_BATCHING);
+  // Everything this server opens, closed in reverse order when it stops or fails to start.
+  const resources: { close(): Promise<unknown> | undefined }[] = [];
+  const own = <T extends { close(): Promise<unknown> | undefined }>(r: T): T => {
+    resources.push(r);
+    return r;
+  };
+  const closeResources = async () => {
+    const failures: unknown[] = [];
+    for (const r of resources.splice(0).reverse()) await Promise.resolve(r.close()).catch((e: unknown) => failures.push(e));
+    if (failures.length > 0) throw failures[0];
+  };
+  const pool = opts.workers ? own(new WorkerPoolRuntime({ workers: opts.workers, logger: log })) : undefined;
+  const models = own(new ModelManager(core.registry, pool ?? core.runtime, metrics, log, opts.batching ?? DEFAULT_BATCHING));
   core.onChange(() => models.invalidate());
 
   const loopback = isLoopback(host);
@@ -253,12 +264,10 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   app.addContentTypeParser('*', { parseAs: 'buffer' }, parseJson);
 
   // one feature store for the feature server routes and for models that read features
-  const featureStore = openFeatureStore({ home: core.config.home });
-  const experiments = await openExperiments({ home: core.config.home, registry: core.registry });
-  app.addHook('onClose', async () => experiments.close());
+  const featureStore = own(openFeatureStore({ home: core.config.home }));
+  const experiments = own(await openExperiments({ home: core.config.home, registry: core.registry }));
   // Calls that name no version go to the first router with an answer; observers see every call.
-  const deployments = openDeployments({ home: core.config.home, registry: core.registry, serving: { models, log } });
-  app.addHook('onClose', async () => deployments.close());
+  const deployments = own(openDeployments({ home: core.config.home, registry: core.registry, serving: { models, log } }));
   // Experiments first: their units stay pinned to their variants; everyone else follows the rollout's policy.
   const routers: Router[] = [experimentRouter(experiments), deployments.router];
   const router = firstRoute(routers);
@@ -276,15 +285,13 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
           metrics: metrics.registry,
           logger: log,
         });
-  if (monitoring) observers.push(monitoring);
-  app.addHook('onClose', async () => monitoring?.close());
-  const alerts = openAlerts({
+  if (monitoring) observers.push(own(monitoring));
+  const alerts = own(openAlerts({
     home: core.config.home,
     signals: combineSignals([callSignals, new GaugeSignals(metrics.registry)]),
     intervalMs: opts.alertIntervalMs,
     log,
-  });
-  app.addHook('onClose', async () => alerts.close());
+  }));
   let ready = false;
   await app.register(v2RestPlugin, {
     registry: core.registry,
@@ -311,12 +318,9 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   try {
     await app.listen({ host, port });
   } catch (e) {
-    await featureStore.close();
-    await experiments.close();
-    await deployments.close();
-    await alerts.close();
-    await monitoring?.close();
-    await pool?.close();
+    clearInterval(authWatch);
+    await app.close();
+    await closeResources();
     throw e;
   }
   const address = app.server.address();
@@ -347,7 +351,7 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
     } catch (e) {
       clearInterval(authWatch);
       await app.close();
-      await featureStore.close();
+      await closeResources();
       throw e;
     }
   }
@@ -371,9 +375,7 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
     close: async () => {
       clearInterval(authWatch);
       await Promise.all([app.close(), grpc?.close()]);
-      await featureStore.close();
-      await models.close();
-      await pool?.close();
+      await closeResources();
     },
   };
 }
