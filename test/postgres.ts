@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 
 /**
  * PostgreSQL for tests: `BERTH_TEST_POSTGRES_URL` (CI sets it; .ci/run defaults it to
@@ -38,6 +38,40 @@ export async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow
 /** Drops a schema made by a test, with everything in it. */
 export async function dropSchema(schema: string): Promise<void> {
   await adminQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+}
+
+/**
+ * Opens a store on a fresh schema of the test database, for a contract suite's factory: `cleanup`
+ * closes the store and drops the schema.
+ */
+export async function openOnFreshSchema<S extends { close(): Promise<void> }>(
+  open: (uri: string) => Promise<S>,
+): Promise<{ store: S; cleanup(): Promise<void> }> {
+  const schema = schemaName();
+  const store = await open(withSchema(postgresUrl!, schema));
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await dropSchema(schema);
+    },
+  };
+}
+
+/**
+ * Returns a maker of fresh schemas on the test database (the name, and the test URL naming it);
+ * every schema it made is dropped after the test file. Call it at the top of the file.
+ */
+export function freshSchemas(): () => { schema: string; uri: string } {
+  const made: string[] = [];
+  afterAll(async () => {
+    if (postgresUrl) for (const schema of made) await dropSchema(schema);
+  });
+  return () => {
+    const schema = schemaName();
+    made.push(schema);
+    return { schema, uri: withSchema(postgresUrl!, schema) };
+  };
 }
 
 /** Registers a skipped placeholder and prints why, when BERTH_TEST_POSTGRES_URL is not set. */

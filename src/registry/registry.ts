@@ -5,6 +5,7 @@ import type { Signature } from '../protocol/types.js';
 import type { ArtifactStore } from './artifacts/store.js';
 import { Mutex } from './lock.js';
 import { inspectReference } from './reference.js';
+import { missing } from './rules.js';
 import type { RegistryStore } from './store.js';
 import type { AliasEvent, Model, ModelVersion, ReferenceDataset } from './types.js';
 import {
@@ -138,13 +139,13 @@ export class Registry {
       throw errors.badRequest(`give a version or an alias for model '${r.name}', not both`, 'ref');
     }
     const model = await this.store.getModel(r.name);
-    if (model === undefined) throw errors.notFound(`model '${r.name}' not found`);
+    if (model === undefined) throw missing.model(r.name);
     let version: number;
     if (r.version !== undefined) {
       version = r.version;
     } else if (r.alias !== undefined) {
       const aliased = model.aliases[r.alias];
-      if (aliased === undefined) throw errors.notFound(`model '${r.name}' has no alias '${r.alias}'`);
+      if (aliased === undefined) throw missing.alias(r.name, r.alias);
       version = aliased;
     } else {
       const latest = model.aliases[DEFAULT_ALIAS] ?? model.latestVersion;
@@ -152,7 +153,7 @@ export class Registry {
       version = latest;
     }
     const mv = await this.store.getVersion(r.name, version);
-    if (mv === undefined) throw errors.notFound(`model '${r.name}' has no version ${version}`);
+    if (mv === undefined) throw missing.version(r.name, version);
     return mv;
   }
 

@@ -1,8 +1,11 @@
 import type { AliasEvent, Model, ModelVersion, NewVersion } from './types.js';
 
 /**
- * Registry metadata storage. One implementation per engine (sqlite/, postgres/ later), all passing
- * test/registry/store-contract.ts. Every method is async so that network-backed stores fit.
+ * Registry metadata storage. One implementation per engine (sqlite/, postgres/: db.ts, schema.ts,
+ * store.ts each), all passing test/registry/store-contract.ts. An engine holds only its SQL and
+ * driver code; what must not differ between engines is shared: input checks (validate.ts), refusals
+ * and alias-stack moves (rules.ts), row mapping (rows.ts), migration bookkeeping (migrations.ts).
+ * Every method is async so that network-backed stores fit.
  * Methods throw BerthError: NOT_FOUND for a missing model/version/alias, CONFLICT for a refused change.
  */
 export interface RegistryStore {

@@ -1,4 +1,5 @@
 import { errors } from '../errors.js';
+import type { NewVersion } from './types.js';
 
 /**
  * Input rules shared by every RegistryStore implementation and the Registry service, so that a
@@ -64,20 +65,32 @@ export function validateMetricValue(key: string, value: unknown, field = 'metric
   }
 }
 
+/** Throws BAD_REQUEST unless `key` and `value` make a valid tag. */
+export function validateTag(key: unknown, value: unknown, field = 'tags'): void {
+  validateKey(key, field);
+  validateTagValue(key, value, field);
+}
+
+/** Throws BAD_REQUEST unless `key` and `value` make a valid metric. */
+export function validateMetric(key: unknown, value: unknown, field = 'metrics'): void {
+  validateKey(key, field);
+  validateMetricValue(key, value, field);
+}
+
 /** Validates every entry of a tag map. */
 export function validateTags(tags: Record<string, string> | undefined, field = 'tags'): void {
-  for (const [key, value] of Object.entries(tags ?? {})) {
-    validateKey(key, field);
-    validateTagValue(key, value, field);
-  }
+  for (const [key, value] of Object.entries(tags ?? {})) validateTag(key, value, field);
 }
 
 /** Validates every entry of a metric map. */
 export function validateMetrics(metrics: Record<string, number> | undefined, field = 'metrics'): void {
-  for (const [key, value] of Object.entries(metrics ?? {})) {
-    validateKey(key, field);
-    validateMetricValue(key, value, field);
-  }
+  for (const [key, value] of Object.entries(metrics ?? {})) validateMetric(key, value, field);
+}
+
+/** Throws BAD_REQUEST unless the alias may be pointed at the version. */
+export function validateAliasTarget(alias: unknown, version: unknown): void {
+  validateAliasName(alias);
+  validateVersionNumber(version);
 }
 
 /** Validates a SHA-256 digest in lowercase hex. */
@@ -85,4 +98,21 @@ export function validateSha256(sha256: unknown, field = 'sha256'): asserts sha25
   if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) {
     throw errors.badRequest(`invalid sha256 ${JSON.stringify(sha256)}: expected 64 lowercase hex digits`, field);
   }
+}
+
+/** Rejects a NewVersion that no engine should store; every RegistryStore calls it before writing. */
+export function validateNewVersion(input: NewVersion): void {
+  validateModelName(input.model, 'model');
+  validateSha256(input.sha256);
+  if (!Number.isSafeInteger(input.sizeBytes) || input.sizeBytes < 0) {
+    throw errors.badRequest(`invalid sizeBytes ${String(input.sizeBytes)}: must be a non-negative integer`, 'sizeBytes');
+  }
+  const sig = input.signature as Partial<NewVersion['signature']> | undefined;
+  if (sig === undefined || !Array.isArray(sig.inputs) || !Array.isArray(sig.outputs)) {
+    throw errors.badRequest('a version needs a signature with inputs and outputs', 'signature');
+  }
+  validateTags(input.tags);
+  validateMetrics(input.metrics);
+  validateTags(input.lineage, 'lineage');
+  if (input.reference != null) validateSha256(input.reference.sha256, 'reference.sha256');
 }

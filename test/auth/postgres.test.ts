@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PostgresTokenStore, SqliteTokenStore, type TokenStore, Tokens } from '../../src/auth/index.js';
 import type { ApiToken } from '../../src/auth/index.js';
-import { dropSchema, postgresUrl, reportPostgresSkipped, schemaName, withSchema } from '../postgres.js';
+import { freshSchemas, openOnFreshSchema, postgresUrl, reportPostgresSkipped } from '../postgres.js';
+
+const fresh = freshSchemas();
 
 const token = (id: string, createdAt: string, extra: Partial<ApiToken> = {}): ApiToken => ({
   id,
@@ -64,27 +66,12 @@ tokenStoreContract('sqlite', async () => {
   return { store, cleanup: () => store.close() };
 });
 
-if (postgresUrl) {
-  const url = postgresUrl;
-  tokenStoreContract('postgres', async () => {
-    const schema = schemaName();
-    const store = await PostgresTokenStore.open(withSchema(url, schema));
-    return {
-      store,
-      cleanup: async () => {
-        await store.close();
-        await dropSchema(schema);
-      },
-    };
-  });
-} else {
-  reportPostgresSkipped('TokenStore contract: postgres');
-}
+if (postgresUrl) tokenStoreContract('postgres', () => openOnFreshSchema((uri) => PostgresTokenStore.open(uri)));
+else reportPostgresSkipped('TokenStore contract: postgres');
 
 describe.skipIf(!postgresUrl)('PostgresTokenStore', () => {
   it('sees tokens written by another server on the same schema, and refuses a duplicate hash', async () => {
-    const schema = schemaName();
-    const uri = withSchema(postgresUrl!, schema);
+    const { uri } = fresh();
     const [a, b] = await Promise.all([PostgresTokenStore.open(uri), PostgresTokenStore.open(uri)]);
     try {
       await a.insert(token('a', '2026-01-01T00:00:00.000Z'), 'hash-a');
@@ -97,7 +84,6 @@ describe.skipIf(!postgresUrl)('PostgresTokenStore', () => {
     } finally {
       await a.close();
       await b.close();
-      await dropSchema(schema);
     }
   });
 });

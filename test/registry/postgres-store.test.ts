@@ -1,40 +1,18 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openRegistryStore, PostgresRegistryStore } from '../../src/registry/index.js';
-import { adminQuery, dropSchema, postgresUrl, reportPostgresSkipped, schemaName, withSchema } from '../postgres.js';
+import { adminQuery, freshSchemas, openOnFreshSchema, postgresUrl, reportPostgresSkipped, withSchema } from '../postgres.js';
 import { registryStoreContract } from './store-contract.js';
 import { newVersion, rejection } from './store-contract-helpers.js';
 
-const schemas: string[] = [];
-/** A URI naming a fresh schema, dropped after the file. */
-function freshUri(): string {
-  const schema = schemaName();
-  schemas.push(schema);
-  return withSchema(postgresUrl!, schema);
-}
-afterAll(async () => {
-  if (postgresUrl) for (const s of schemas) await dropSchema(s);
-});
+/** A fresh schema and the URI naming it, dropped after the file. */
+const fresh = freshSchemas();
 
-if (postgresUrl) {
-  const url = postgresUrl;
-  registryStoreContract('postgres', async () => {
-    const schema = schemaName();
-    const store = await PostgresRegistryStore.open(withSchema(url, schema));
-    return {
-      store,
-      cleanup: async () => {
-        await store.close();
-        await dropSchema(schema);
-      },
-    };
-  });
-} else {
-  reportPostgresSkipped('RegistryStore contract: postgres');
-}
+if (postgresUrl) registryStoreContract('postgres', () => openOnFreshSchema((uri) => PostgresRegistryStore.open(uri)));
+else reportPostgresSkipped('RegistryStore contract: postgres');
 
 describe.skipIf(!postgresUrl)('PostgresRegistryStore shared by two servers', () => {
   it('gives versions registered through two stores at once distinct consecutive numbers', async () => {
-    const uri = freshUri();
+    const { uri } = fresh();
     const [a, b] = await Promise.all([PostgresRegistryStore.open(uri), PostgresRegistryStore.open(uri)]);
     try {
       // The model does not exist yet: both stores also race to create it.
@@ -56,7 +34,7 @@ describe.skipIf(!postgresUrl)('PostgresRegistryStore shared by two servers', () 
   });
 
   it('keeps one alias stack consistent when two stores move the alias at once', async () => {
-    const uri = freshUri();
+    const { uri } = fresh();
     const [a, b] = await Promise.all([PostgresRegistryStore.open(uri), PostgresRegistryStore.open(uri)]);
     try {
       for (let i = 0; i < 6; i++) await a.createVersion(newVersion('weather'));
@@ -79,11 +57,10 @@ describe.skipIf(!postgresUrl)('PostgresRegistryStore shared by two servers', () 
   });
 
   it('creates the schema once when several servers open a new one at the same time', async () => {
-    const uri = freshUri();
+    const { schema, uri } = fresh();
     const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresRegistryStore.open(uri)));
     expect(stores.map((s) => s.schemaVersion)).toEqual([1, 1, 1, 1]);
     for (const s of stores) await s.close();
-    const schema = new URL(uri).searchParams.get('schema');
     const rows = await adminQuery<{ version: number }>(`SELECT version FROM "${schema}".schema_version`);
     expect(rows.map((r) => r.version)).toEqual([1]);
   });
@@ -91,7 +68,7 @@ describe.skipIf(!postgresUrl)('PostgresRegistryStore shared by two servers', () 
 
 describe.skipIf(!postgresUrl)('PostgresRegistryStore schema', () => {
   it('records the schema version and reopens without migrating again', async () => {
-    const uri = freshUri();
+    const { schema, uri } = fresh();
     const store = await PostgresRegistryStore.open(uri);
     expect(store.schemaVersion).toBe(1);
     const created = await store.createVersion(newVersion('weather'));
@@ -99,36 +76,33 @@ describe.skipIf(!postgresUrl)('PostgresRegistryStore schema', () => {
     const reopened = await PostgresRegistryStore.open(uri);
     expect(await reopened.getVersion('weather', 1)).toEqual(created);
     await reopened.close();
-    const schema = new URL(uri).searchParams.get('schema');
     expect(await adminQuery(`SELECT version FROM "${schema}".schema_version`)).toEqual([{ version: 1 }]);
   });
 
   it('refuses a schema written by a newer Berth', async () => {
-    const uri = freshUri();
+    const { schema, uri } = fresh();
     await (await PostgresRegistryStore.open(uri)).close();
-    const schema = new URL(uri).searchParams.get('schema');
     await adminQuery(`INSERT INTO "${schema}".schema_version (version, applied_at) VALUES (99, now())`);
     await expect(PostgresRegistryStore.open(uri)).rejects.toThrow(/schema version 99 is newer/);
   });
 
   it('refuses, in the database itself, to delete a version an alias points at', async () => {
-    const uri = freshUri();
+    const { schema, uri } = fresh();
     const store = await PostgresRegistryStore.open(uri);
     await store.createVersion(newVersion('weather'));
     await store.setAlias('weather', 'champion', 1);
     await store.close();
-    const schema = new URL(uri).searchParams.get('schema');
     await expect(adminQuery(`DELETE FROM "${schema}".versions WHERE version = 1`)).rejects.toThrow(/foreign key/);
   });
 });
 
 describe.skipIf(!postgresUrl)('openRegistryStore with a postgres URI', () => {
   it('opens postgres:// and postgresql:// URIs, each in the schema it names', async () => {
-    const first = freshUri();
+    const first = fresh().uri;
     const a = await openRegistryStore(first);
     expect(a).toBeInstanceOf(PostgresRegistryStore);
     await a.ensureModel('weather');
-    const second = freshUri().replace(/^postgres:/, 'postgresql:');
+    const second = fresh().uri.replace(/^postgres:/, 'postgresql:');
     const b = await openRegistryStore(second);
     expect(await b.listModels()).toEqual([]);
     await b.ensureModel('churn');
@@ -138,8 +112,7 @@ describe.skipIf(!postgresUrl)('openRegistryStore with a postgres URI', () => {
   });
 
   it("also takes libpq's options=-csearch_path=NAME for a schema that exists", async () => {
-    const schema = schemaName();
-    schemas.push(schema);
+    const { schema } = fresh();
     await adminQuery(`CREATE SCHEMA "${schema}"`);
     const u = new URL(postgresUrl!);
     u.searchParams.set('options', `-csearch_path=${schema}`);

@@ -1,16 +1,19 @@
 import type pg from 'pg';
-import { errors } from '../../errors.js';
 import { openPgPool, type Queryable, query, transaction } from '../../postgres.js';
-import type { AliasEvent, Model, ModelVersion } from '../types.js';
 import {
+  type AliasEventRow,
   type AliasRow,
-  groupByOwner,
   type KeyValueRow,
+  type LatestRow,
   type ModelRow,
-  toModel,
-  toVersion,
+  toAliasEvent,
+  toModels,
+  toVersions,
   type VersionRow,
-} from './rows.js';
+  type VersionValueTable,
+} from '../rows.js';
+import { missing } from '../rules.js';
+import type { AliasEvent, Model, ModelVersion } from '../types.js';
 import { migrate } from './schema.js';
 
 /**
@@ -65,6 +68,26 @@ export async function touch(c: Queryable, modelId: number): Promise<void> {
   await query(c, 'UPDATE models SET updated_at = $1 WHERE id = $2', [new Date(), modelId]);
 }
 
+/** Sets tags or metrics of a version in one statement, replacing the values of keys it has already. */
+export async function setVersionValues(
+  c: Queryable,
+  table: VersionValueTable,
+  modelId: number,
+  version: number,
+  values: Record<string, string | number>,
+): Promise<void> {
+  const entries = Object.entries(values);
+  if (entries.length === 0) return;
+  const type = table === 'version_tags' ? 'text' : 'float8';
+  await query(
+    c,
+    `INSERT INTO ${table} (model_id, version, key, value)
+     SELECT $1, $2, k, v FROM unnest($3::text[], $4::${type}[]) AS t(k, v)
+     ON CONFLICT (model_id, version, key) DO UPDATE SET value = excluded.value`,
+    [modelId, version, entries.map(([k]) => k), entries.map(([, v]) => v)],
+  );
+}
+
 /** The model's row, if it exists; `lock` takes its row lock until the transaction ends. */
 export async function findModel(c: Queryable, name: string, lock = false): Promise<ModelRow | undefined> {
   const sql = `SELECT * FROM models WHERE name = $1${lock ? ' FOR UPDATE' : ''}`;
@@ -74,7 +97,7 @@ export async function findModel(c: Queryable, name: string, lock = false): Promi
 /** The model's row, or NOT_FOUND. */
 export async function requireModel(c: Queryable, name: string, lock = false): Promise<ModelRow> {
   const row = await findModel(c, name, lock);
-  if (row === undefined) throw errors.notFound(`model '${name}' not found`);
+  if (row === undefined) throw missing.model(name);
   return row;
 }
 
@@ -84,10 +107,20 @@ export async function versionExists(c: Queryable, modelId: number, version: numb
   return r.rows.length > 0;
 }
 
+/** Those of `versions` the model still has. */
+export async function existingVersions(c: Queryable, modelId: number, versions: number[]): Promise<Set<number>> {
+  const r = await query<{ version: number }>(
+    c,
+    'SELECT version FROM versions WHERE model_id = $1 AND version = ANY($2::int[])',
+    [modelId, versions],
+  );
+  return new Set(r.rows.map((row) => row.version));
+}
+
 /** The model's row (locked when `lock`), or NOT_FOUND for a missing model or version. */
 export async function requireVersion(c: Queryable, name: string, version: number, lock = false): Promise<ModelRow> {
   const model = await requireModel(c, name, lock);
-  if (!(await versionExists(c, model.id, version))) throw errors.notFound(`model '${name}' has no version ${version}`);
+  if (!(await versionExists(c, model.id, version))) throw missing.version(name, version);
   return model;
 }
 
@@ -100,7 +133,7 @@ export async function findAlias(c: Queryable, modelId: number, alias: string): P
 /** The alias row, or NOT_FOUND. */
 export async function requireAlias(c: Queryable, model: ModelRow, alias: string): Promise<AliasRow> {
   const row = await findAlias(c, model.id, alias);
-  if (row === undefined) throw errors.notFound(`model '${model.name}' has no alias '${alias}'`);
+  if (row === undefined) throw missing.alias(model.name, alias);
   return row;
 }
 
@@ -129,51 +162,49 @@ export async function recordAliasEvent(
   action: AliasEvent['action'],
   actor: string | null,
 ): Promise<AliasEvent> {
-  const at = new Date();
-  const { rows } = await query<{ id: string }>(
+  const { rows } = await query<AliasEventRow>(
     c,
     `INSERT INTO alias_history (model_id, alias, version, previous_version, action, actor, at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-    [model.id, alias, version, previousVersion, action, actor, at],
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+    [model.id, alias, version, previousVersion, action, actor, new Date()],
   );
   await touch(c, model.id);
-  const id = Number(rows[0]!.id);
-  return { id, model: model.name, alias, version, previousVersion, action, actor, at: at.toISOString() };
+  return toAliasEvent(model.name, rows[0]!);
 }
 
 /** Every model, with tags, aliases and latest version, in a fixed number of queries. */
 export async function listModels(c: Queryable): Promise<Model[]> {
-  // COLLATE "C": byte order, as SQLite sorts, whatever the database's locale.
-  const rows = (await query<ModelRow>(c, 'SELECT * FROM models ORDER BY name COLLATE "C"')).rows;
-  const tags = groupByOwner(
+  return toModels(
+    // COLLATE "C": byte order, as SQLite sorts, whatever the database's locale.
+    (await query<ModelRow>(c, 'SELECT * FROM models ORDER BY name COLLATE "C"')).rows,
     (await query<KeyValueRow<string>>(c, 'SELECT model_id AS owner, key, value FROM model_tags')).rows,
-  );
-  const aliases = groupByOwner(
     (await query<KeyValueRow<number>>(c, 'SELECT model_id AS owner, alias AS key, version AS value FROM aliases')).rows,
+    (await query<LatestRow>(c, 'SELECT model_id AS owner, max(version) AS latest FROM versions GROUP BY model_id')).rows,
   );
-  const latest = new Map(
-    (await query<{ id: number; v: number }>(c, 'SELECT model_id AS id, max(version) AS v FROM versions GROUP BY model_id'))
-      .rows.map((r) => [r.id, r.v]),
-  );
-  return rows.map((r) => toModel(r, tags.get(r.id) ?? {}, aliases.get(r.id) ?? {}, latest.get(r.id) ?? null));
 }
 
 /** One model with its tags, aliases and latest version. */
 export async function loadModel(c: Queryable, row: ModelRow): Promise<Model> {
-  const tags = groupByOwner(
-    (await query<KeyValueRow<string>>(c, 'SELECT model_id AS owner, key, value FROM model_tags WHERE model_id = $1', [row.id]))
+  const byModel = [row.id];
+  return toModels(
+    [row],
+    (await query<KeyValueRow<string>>(c, 'SELECT model_id AS owner, key, value FROM model_tags WHERE model_id = $1', byModel))
       .rows,
-  );
-  const aliases = groupByOwner(
     (
       await query<KeyValueRow<number>>(
         c,
         'SELECT model_id AS owner, alias AS key, version AS value FROM aliases WHERE model_id = $1',
-        [row.id],
+        byModel,
       )
     ).rows,
-  );
-  return toModel(row, tags.get(row.id) ?? {}, aliases.get(row.id) ?? {}, await latestVersion(c, row.id));
+    (
+      await query<LatestRow>(
+        c,
+        'SELECT model_id AS owner, max(version) AS latest FROM versions WHERE model_id = $1 GROUP BY model_id',
+        byModel,
+      )
+    ).rows,
+  )[0]!;
 }
 
 /** The highest existing version number, or null. */
@@ -202,7 +233,9 @@ async function attach(c: Queryable, model: ModelRow, rows: VersionRow[], only?: 
   if (rows.length === 0) return [];
   const filter = only === undefined ? '' : 'AND version = $2';
   const args = only === undefined ? [model.id] : [model.id, only];
-  const tags = groupByOwner(
+  return toVersions(
+    model.name,
+    rows,
     (
       await query<KeyValueRow<string>>(
         c,
@@ -210,8 +243,6 @@ async function attach(c: Queryable, model: ModelRow, rows: VersionRow[], only?: 
         args,
       )
     ).rows,
-  );
-  const metrics = groupByOwner(
     (
       await query<KeyValueRow<number>>(
         c,
@@ -220,5 +251,4 @@ async function attach(c: Queryable, model: ModelRow, rows: VersionRow[], only?: 
       )
     ).rows,
   );
-  return rows.map((r) => toVersion(model.name, r, tags.get(r.version) ?? {}, metrics.get(r.version) ?? {}));
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { BerthError } from '../../errors.js';
 import { query, transaction } from '../../postgres.js';
+import { type Migration, refuseNewerSchema, targetVersion } from '../migrations.js';
 
 /**
  * Ordered schema migrations, the PostgreSQL twin of sqlite/schema.ts. Each one runs once, in one
@@ -9,7 +9,7 @@ import { query, transaction } from '../../postgres.js';
  * so that a half-created schema from a hand-run script is completed rather than refused.
  * Append new migrations; never edit one that has shipped.
  */
-export const MIGRATIONS: readonly { version: number; sql: string }[] = [
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     sql: `
@@ -94,7 +94,7 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
 ];
 
 /** The schema version this code writes. */
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+export const SCHEMA_VERSION = targetVersion(MIGRATIONS);
 
 /** Brings the schema up to SCHEMA_VERSION; refuses one written by a newer Berth. Returns the version. */
 export async function migrate(pool: pg.Pool): Promise<number> {
@@ -111,12 +111,7 @@ export async function migrate(pool: pg.Pool): Promise<number> {
     const current = async (): Promise<number> =>
       (await query<{ v: number }>(c, 'SELECT coalesce(max(version), 0)::int AS v FROM schema_version')).rows[0]!.v;
     const found = await current();
-    if (found > SCHEMA_VERSION) {
-      throw new BerthError(
-        'INTERNAL',
-        `registry database schema version ${found} is newer than this Berth supports (${SCHEMA_VERSION}); upgrade Berth`,
-      );
-    }
+    refuseNewerSchema(found, SCHEMA_VERSION);
     for (const migration of MIGRATIONS) {
       if (migration.version <= found) continue;
       await query(c, migration.sql);

@@ -1,20 +1,12 @@
 import type pg from 'pg';
-import { errors } from '../../errors.js';
+import { type AliasEventRow, type ModelRow, newVersionValues, rollbackStack, toAliasEvent } from '../rows.js';
+import { refuseModelDelete, refuseVersionDelete, rollbackTarget, stackAfterSet } from '../rules.js';
 import type { RegistryStore } from '../store.js';
 import type { AliasEvent, Model, ModelVersion, NewVersion } from '../types.js';
-import {
-  validateAliasName,
-  validateKey,
-  validateMetrics,
-  validateMetricValue,
-  validateModelName,
-  validateSha256,
-  validateTags,
-  validateTagValue,
-  validateVersionNumber,
-} from '../validate.js';
+import { validateAliasTarget, validateMetric, validateModelName, validateNewVersion, validateTag } from '../validate.js';
 import {
   aliasNames,
+  existingVersions,
   findAlias,
   findModel,
   latestVersion,
@@ -27,11 +19,9 @@ import {
   requireAlias,
   requireModel,
   requireVersion,
+  setVersionValues,
   touch,
-  versionExists,
 } from './db.js';
-import type { AliasEventRow, ModelRow } from './rows.js';
-import { toAliasEvent } from './rows.js';
 
 export interface PostgresStoreOptions {
   /** Connections in the pool (default 10). */
@@ -85,8 +75,7 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   async setModelTag(name: string, key: string, value: string): Promise<void> {
-    validateKey(key, 'tags');
-    validateTagValue(key, value, 'tags');
+    validateTag(key, value);
     await this.db.write(async (c) => {
       const model = await requireModel(c, name, true);
       await c.query(
@@ -109,10 +98,7 @@ export class PostgresRegistryStore implements RegistryStore {
   async deleteModel(name: string): Promise<void> {
     await this.db.write(async (c) => {
       const model = await requireModel(c, name, true);
-      const aliases = await aliasNames(c, model.id);
-      if (aliases.length > 0) {
-        throw errors.conflict(`model '${name}' still has aliases (${aliases.join(', ')}); delete them first`);
-      }
+      refuseModelDelete(name, await aliasNames(c, model.id));
       await c.query('DELETE FROM models WHERE id = $1', [model.id]);
     });
   }
@@ -125,29 +111,16 @@ export class PostgresRegistryStore implements RegistryStore {
       const model = await insertModel(c, input.model, '');
       // next_version is the source of truth; max()+1 only guards against a hand-edited database.
       const version = Math.max(model.next_version, ((await latestVersion(c, model.id)) ?? 0) + 1);
-      const reference = input.reference ?? null;
       const at = new Date();
       await c.query(
         `INSERT INTO versions (model_id, version, sha256, size_bytes, format, description, signature,
            source, lineage, reference, reference_sha256, created_at)
-         VALUES ($1, $2, $3, $4, 'onnx', $5, $6, $7, $8, $9, $10, $11)`,
-        [
-          model.id,
-          version,
-          input.sha256,
-          input.sizeBytes,
-          input.description ?? '',
-          JSON.stringify(input.signature),
-          input.source ?? null,
-          JSON.stringify(input.lineage ?? {}),
-          reference === null ? null : JSON.stringify(reference),
-          reference?.sha256 ?? null,
-          at,
-        ],
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        newVersionValues(model.id, version, input, at),
       );
       await c.query('UPDATE models SET next_version = $1, updated_at = $2 WHERE id = $3', [version + 1, at, model.id]);
-      await insertKeyValues(c, 'version_tags', model.id, version, input.tags ?? {});
-      await insertKeyValues(c, 'version_metrics', model.id, version, input.metrics ?? {});
+      await setVersionValues(c, 'version_tags', model.id, version, input.tags ?? {});
+      await setVersionValues(c, 'version_metrics', model.id, version, input.metrics ?? {});
       return (await loadVersion(c, model, version))!;
     });
   }
@@ -166,12 +139,7 @@ export class PostgresRegistryStore implements RegistryStore {
   async deleteVersion(name: string, version: number): Promise<void> {
     await this.db.write(async (c) => {
       const model = await requireVersion(c, name, version, true);
-      const aliases = await aliasNames(c, model.id, version);
-      if (aliases.length > 0) {
-        throw errors.conflict(
-          `version ${version} of '${name}' is aliased as ${aliases.join(', ')}; move or delete the alias first`,
-        );
-      }
+      refuseVersionDelete(name, version, await aliasNames(c, model.id, version));
       await c.query('DELETE FROM versions WHERE model_id = $1 AND version = $2', [model.id, version]);
       await touch(c, model.id);
     });
@@ -190,15 +158,10 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   async setVersionTag(name: string, version: number, key: string, value: string): Promise<void> {
-    validateKey(key, 'tags');
-    validateTagValue(key, value, 'tags');
+    validateTag(key, value);
     await this.db.write(async (c) => {
       const model = await requireVersion(c, name, version, true);
-      await c.query(
-        `INSERT INTO version_tags (model_id, version, key, value) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (model_id, version, key) DO UPDATE SET value = excluded.value`,
-        [model.id, version, key, value],
-      );
+      await setVersionValues(c, 'version_tags', model.id, version, { [key]: value });
     });
   }
 
@@ -214,15 +177,10 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   async setVersionMetric(name: string, version: number, key: string, value: number): Promise<void> {
-    validateKey(key, 'metrics');
-    validateMetricValue(key, value);
+    validateMetric(key, value);
     await this.db.write(async (c) => {
       const model = await requireVersion(c, name, version, true);
-      await c.query(
-        `INSERT INTO version_metrics (model_id, version, key, value) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (model_id, version, key) DO UPDATE SET value = excluded.value`,
-        [model.id, version, key, value],
-      );
+      await setVersionValues(c, 'version_metrics', model.id, version, { [key]: value });
     });
   }
 
@@ -234,14 +192,11 @@ export class PostgresRegistryStore implements RegistryStore {
   // ---- aliases ----
 
   async setAlias(name: string, alias: string, version: number, actor: string | null = null): Promise<AliasEvent> {
-    validateAliasName(alias);
-    validateVersionNumber(version);
+    validateAliasTarget(alias, version);
     return this.db.write(async (c) => {
       const model = await requireVersion(c, name, version, true);
       const current = await findAlias(c, model.id, alias);
-      const stack = current?.previous ?? [];
-      // Re-pointing at the same version is recorded but pushes nothing: a rollback must move somewhere.
-      if (current !== undefined && current.version !== version) stack.push(current.version);
+      const stack = stackAfterSet(current, version);
       await c.query(
         `INSERT INTO aliases (model_id, alias, version, previous, updated_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (model_id, alias) DO UPDATE
@@ -287,15 +242,8 @@ export class PostgresRegistryStore implements RegistryStore {
     return this.db.write(async (c) => {
       const model = await requireModel(c, name, true);
       const current = await requireAlias(c, model, alias);
-      const stack = current.previous;
-      let target: number | undefined;
-      while (target === undefined && stack.length > 0) {
-        const candidate = stack.pop()!;
-        if (candidate !== current.version && (await versionExists(c, model.id, candidate))) target = candidate;
-      }
-      if (target === undefined) {
-        throw errors.conflict(`alias '${alias}' of '${name}' has no earlier version to roll back to`);
-      }
+      const previous = await existingVersions(c, model.id, rollbackStack(current));
+      const { target, stack } = rollbackTarget(name, current, previous);
       await c.query(
         'UPDATE aliases SET version = $1, previous = $2, updated_at = $3 WHERE model_id = $4 AND alias = $5',
         [target, stack, new Date(), model.id, alias],
@@ -322,39 +270,4 @@ async function insertModel(c: pg.PoolClient, name: string, description: string):
     [name, description, at],
   );
   return requireModel(c, name, true);
-}
-
-/** Inserts a version's tags or metrics in one statement. */
-async function insertKeyValues(
-  c: pg.PoolClient,
-  table: 'version_tags' | 'version_metrics',
-  modelId: number,
-  version: number,
-  values: Record<string, string | number>,
-): Promise<void> {
-  const entries = Object.entries(values);
-  if (entries.length === 0) return;
-  const type = table === 'version_tags' ? 'text' : 'float8';
-  await c.query(
-    `INSERT INTO ${table} (model_id, version, key, value)
-     SELECT $1, $2, k, v FROM unnest($3::text[], $4::${type}[]) AS t(k, v)`,
-    [modelId, version, entries.map(([k]) => k), entries.map(([, v]) => v)],
-  );
-}
-
-/** Rejects a NewVersion that no engine should store (the same checks as the SQLite store's). */
-function validateNewVersion(input: NewVersion): void {
-  validateModelName(input.model, 'model');
-  validateSha256(input.sha256);
-  if (!Number.isSafeInteger(input.sizeBytes) || input.sizeBytes < 0) {
-    throw errors.badRequest(`invalid sizeBytes ${String(input.sizeBytes)}: must be a non-negative integer`, 'sizeBytes');
-  }
-  const sig = input.signature as Partial<NewVersion['signature']> | undefined;
-  if (sig === undefined || !Array.isArray(sig.inputs) || !Array.isArray(sig.outputs)) {
-    throw errors.badRequest('a version needs a signature with inputs and outputs', 'signature');
-  }
-  validateTags(input.tags);
-  validateMetrics(input.metrics);
-  validateTags(input.lineage, 'lineage');
-  if (input.reference != null) validateSha256(input.reference.sha256, 'reference.sha256');
 }

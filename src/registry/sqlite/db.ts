@@ -1,17 +1,20 @@
-import { openSqlite } from '../../sqlite.js';
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
-import { errors } from '../../errors.js';
-import type { AliasEvent, Model, ModelVersion } from '../types.js';
+import { openSqlite } from '../../sqlite.js';
 import {
+  type AliasEventRow,
   type AliasRow,
-  groupByOwner,
   type KeyValueRow,
+  type LatestRow,
   type ModelRow,
-  toModel,
-  toVersion,
+  toAliasEvent,
+  toModels,
+  toVersions,
   type VersionRow,
-} from './rows.js';
+  type VersionValueTable,
+} from '../rows.js';
+import { missing } from '../rules.js';
+import type { AliasEvent, Model, ModelVersion } from '../types.js';
 import { migrate } from './schema.js';
 
 /** Current time as ISO 8601 UTC. */
@@ -65,6 +68,20 @@ export class RegistryDb {
     this.q('UPDATE models SET updated_at = ? WHERE id = ?').run(now(), modelId);
   }
 
+  /** Sets tags or metrics of a version, replacing the values of keys it has already. */
+  setVersionValues(
+    table: VersionValueTable,
+    modelId: number,
+    version: number,
+    values: Record<string, string | number>,
+  ): void {
+    const upsert = this.q(
+      `INSERT INTO ${table} (model_id, version, key, value) VALUES (?, ?, ?, ?)
+       ON CONFLICT (model_id, version, key) DO UPDATE SET value = excluded.value`,
+    );
+    for (const [key, value] of Object.entries(values)) upsert.run(modelId, version, key, value);
+  }
+
   /** The model's row, if it exists. */
   findModel(name: string): ModelRow | undefined {
     return this.q('SELECT * FROM models WHERE name = ?').get(name) as ModelRow | undefined;
@@ -73,7 +90,7 @@ export class RegistryDb {
   /** The model's row, or NOT_FOUND. */
   requireModel(name: string): ModelRow {
     const row = this.findModel(name);
-    if (row === undefined) throw errors.notFound(`model '${name}' not found`);
+    if (row === undefined) throw missing.model(name);
     return row;
   }
 
@@ -82,10 +99,18 @@ export class RegistryDb {
     return this.q('SELECT 1 FROM versions WHERE model_id = ? AND version = ?').get(modelId, version) !== undefined;
   }
 
+  /** Those of `versions` the model still has. */
+  existingVersions(modelId: number, versions: number[]): Set<number> {
+    const rows = this.q('SELECT version FROM versions WHERE model_id = ? AND version IN (SELECT value FROM json_each(?))')
+      .pluck()
+      .all(modelId, JSON.stringify(versions)) as number[];
+    return new Set(rows);
+  }
+
   /** The model's row, or NOT_FOUND for a missing model or version. */
   requireVersion(name: string, version: number): ModelRow {
     const model = this.requireModel(name);
-    if (!this.versionExists(model.id, version)) throw errors.notFound(`model '${name}' has no version ${version}`);
+    if (!this.versionExists(model.id, version)) throw missing.version(name, version);
     return model;
   }
 
@@ -97,7 +122,7 @@ export class RegistryDb {
   /** The alias row, or NOT_FOUND. */
   requireAlias(model: ModelRow, alias: string): AliasRow {
     const row = this.findAlias(model.id, alias);
-    if (row === undefined) throw errors.notFound(`model '${model.name}' has no alias '${alias}'`);
+    if (row === undefined) throw missing.alias(model.name, alias);
     return row;
   }
 
@@ -119,45 +144,38 @@ export class RegistryDb {
     action: AliasEvent['action'],
     actor: string | null,
   ): AliasEvent {
-    const at = now();
-    const { lastInsertRowid } = this.q(
+    const row = this.q(
       `INSERT INTO alias_history (model_id, alias, version, previous_version, action, actor, at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(model.id, alias, version, previousVersion, action, actor, at);
+       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+    ).get(model.id, alias, version, previousVersion, action, actor, now()) as AliasEventRow;
     this.touch(model.id);
-    return { id: Number(lastInsertRowid), model: model.name, alias, version, previousVersion, action, actor, at };
+    return toAliasEvent(model.name, row);
   }
 
   /** Every model, with tags, aliases and latest version, in a fixed number of queries. */
   listModels(): Model[] {
-    const rows = this.q('SELECT * FROM models ORDER BY name').all() as ModelRow[];
-    const tags = groupByOwner(
+    return toModels(
+      this.q('SELECT * FROM models ORDER BY name').all() as ModelRow[],
       this.q('SELECT model_id AS owner, key, value FROM model_tags').all() as KeyValueRow<string>[],
-    );
-    const aliases = groupByOwner(
       this.q('SELECT model_id AS owner, alias AS key, version AS value FROM aliases').all() as KeyValueRow<number>[],
+      this.q('SELECT model_id AS owner, max(version) AS latest FROM versions GROUP BY model_id').all() as LatestRow[],
     );
-    const latest = new Map(
-      (this.q('SELECT model_id AS id, max(version) AS v FROM versions GROUP BY model_id').all() as LatestRow[]).map(
-        (r) => [r.id, r.v],
-      ),
-    );
-    return rows.map((r) => toModel(r, tags.get(r.id) ?? {}, aliases.get(r.id) ?? {}, latest.get(r.id) ?? null));
   }
 
   /** One model with its tags, aliases and latest version. */
   loadModel(row: ModelRow): Model {
-    const tags = groupByOwner(
+    return toModels(
+      [row],
       this.q('SELECT model_id AS owner, key, value FROM model_tags WHERE model_id = ?').all(
         row.id,
       ) as KeyValueRow<string>[],
-    );
-    const aliases = groupByOwner(
       this.q('SELECT model_id AS owner, alias AS key, version AS value FROM aliases WHERE model_id = ?').all(
         row.id,
       ) as KeyValueRow<number>[],
-    );
-    return toModel(row, tags.get(row.id) ?? {}, aliases.get(row.id) ?? {}, this.latestVersion(row.id));
+      this.q('SELECT model_id AS owner, max(version) AS latest FROM versions WHERE model_id = ? GROUP BY model_id').all(
+        row.id,
+      ) as LatestRow[],
+    )[0]!;
   }
 
   /** The highest existing version number, or null. */
@@ -185,21 +203,15 @@ export class RegistryDb {
     if (rows.length === 0) return [];
     const filter = only === undefined ? '' : 'AND version = ?';
     const args = only === undefined ? [model.id] : [model.id, only];
-    const tags = groupByOwner(
+    return toVersions(
+      model.name,
+      rows,
       this.q(`SELECT version AS owner, key, value FROM version_tags WHERE model_id = ? ${filter}`).all(
         ...args,
       ) as KeyValueRow<string>[],
-    );
-    const metrics = groupByOwner(
       this.q(`SELECT version AS owner, key, value FROM version_metrics WHERE model_id = ? ${filter}`).all(
         ...args,
       ) as KeyValueRow<number>[],
     );
-    return rows.map((r) => toVersion(model.name, r, tags.get(r.version) ?? {}, metrics.get(r.version) ?? {}));
   }
-}
-
-interface LatestRow {
-  id: number;
-  v: number;
 }

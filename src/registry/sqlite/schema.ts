@@ -1,12 +1,12 @@
 import type Database from 'better-sqlite3';
-import { BerthError } from '../../errors.js';
+import { type Migration, refuseNewerSchema, targetVersion } from '../migrations.js';
 
 /**
  * Ordered schema migrations. Each one runs once, in its own IMMEDIATE transaction together with the
  * row that records it in `schema_version`, so a crash mid-migration leaves the previous version.
  * Append new migrations; never edit one that has shipped.
  */
-export const MIGRATIONS: readonly { version: number; sql: string }[] = [
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     sql: `
@@ -91,7 +91,7 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
 ];
 
 /** The schema version this code writes. */
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+export const SCHEMA_VERSION = targetVersion(MIGRATIONS);
 
 /** Brings the database up to SCHEMA_VERSION; refuses a database written by a newer Berth. */
 export function migrate(db: Database.Database): number {
@@ -103,12 +103,7 @@ export function migrate(db: Database.Database): number {
     (db.prepare('SELECT coalesce(max(version), 0) AS v FROM schema_version').get() as { v: number }).v;
 
   const found = current();
-  if (found > SCHEMA_VERSION) {
-    throw new BerthError(
-      'INTERNAL',
-      `registry database schema version ${found} is newer than this Berth supports (${SCHEMA_VERSION}); upgrade Berth`,
-    );
-  }
+  refuseNewerSchema(found, SCHEMA_VERSION);
   for (const migration of MIGRATIONS) {
     // Re-read inside the transaction: another process may have migrated while we waited for the lock.
     db.transaction(() => {

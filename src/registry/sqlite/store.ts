@@ -1,20 +1,9 @@
-import { errors } from '../../errors.js';
+import { type AliasEventRow, type ModelRow, newVersionValues, rollbackStack, toAliasEvent } from '../rows.js';
+import { refuseModelDelete, refuseVersionDelete, rollbackTarget, stackAfterSet } from '../rules.js';
 import type { RegistryStore } from '../store.js';
 import type { AliasEvent, Model, ModelVersion, NewVersion } from '../types.js';
-import {
-  validateAliasName,
-  validateKey,
-  validateMetrics,
-  validateMetricValue,
-  validateModelName,
-  validateSha256,
-  validateTags,
-  validateTagValue,
-  validateVersionNumber,
-} from '../validate.js';
+import { validateAliasTarget, validateMetric, validateModelName, validateNewVersion, validateTag } from '../validate.js';
 import { now, RegistryDb } from './db.js';
-import type { AliasEventRow, AliasRow, ModelRow } from './rows.js';
-import { toAliasEvent } from './rows.js';
 
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's write lock before failing (default 5000 ms). */
@@ -81,8 +70,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async setModelTag(name: string, key: string, value: string): Promise<void> {
-    validateKey(key, 'tags');
-    validateTagValue(key, value, 'tags');
+    validateTag(key, value);
     this.db.tx(() => {
       const model = this.db.requireModel(name);
       this.db
@@ -107,10 +95,7 @@ export class SqliteRegistryStore implements RegistryStore {
   async deleteModel(name: string): Promise<void> {
     this.db.tx(() => {
       const model = this.db.requireModel(name);
-      const aliases = this.db.aliasNames(model.id);
-      if (aliases.length > 0) {
-        throw errors.conflict(`model '${name}' still has aliases (${aliases.join(', ')}); delete them first`);
-      }
+      refuseModelDelete(name, this.db.aliasNames(model.id));
       this.db.q('DELETE FROM models WHERE id = ?').run(model.id);
     });
   }
@@ -123,32 +108,17 @@ export class SqliteRegistryStore implements RegistryStore {
       const model = this.insertModel(input.model, '');
       // next_version is the source of truth; max()+1 only guards against a hand-edited database.
       const version = Math.max(model.next_version, (this.db.latestVersion(model.id) ?? 0) + 1);
-      const reference = input.reference ?? null;
       const at = now();
       this.db
         .q(
           `INSERT INTO versions (model_id, version, sha256, size_bytes, format, description, signature,
              source, lineage, reference, reference_sha256, created_at)
-           VALUES (?, ?, ?, ?, 'onnx', ?, ?, ?, ?, ?, ?, ?)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(
-          model.id,
-          version,
-          input.sha256,
-          input.sizeBytes,
-          input.description ?? '',
-          JSON.stringify(input.signature),
-          input.source ?? null,
-          JSON.stringify(input.lineage ?? {}),
-          reference === null ? null : JSON.stringify(reference),
-          reference?.sha256 ?? null,
-          at,
-        );
+        .run(...newVersionValues(model.id, version, input, at));
       this.db.q('UPDATE models SET next_version = ?, updated_at = ? WHERE id = ?').run(version + 1, at, model.id);
-      const tag = this.db.q('INSERT INTO version_tags (model_id, version, key, value) VALUES (?, ?, ?, ?)');
-      for (const [key, value] of Object.entries(input.tags ?? {})) tag.run(model.id, version, key, value);
-      const metric = this.db.q('INSERT INTO version_metrics (model_id, version, key, value) VALUES (?, ?, ?, ?)');
-      for (const [key, value] of Object.entries(input.metrics ?? {})) metric.run(model.id, version, key, value);
+      this.db.setVersionValues('version_tags', model.id, version, input.tags ?? {});
+      this.db.setVersionValues('version_metrics', model.id, version, input.metrics ?? {});
       return this.db.loadVersion(model, version)!;
     });
   }
@@ -165,12 +135,7 @@ export class SqliteRegistryStore implements RegistryStore {
   async deleteVersion(name: string, version: number): Promise<void> {
     this.db.tx(() => {
       const model = this.db.requireVersion(name, version);
-      const aliases = this.db.aliasNames(model.id, version);
-      if (aliases.length > 0) {
-        throw errors.conflict(
-          `version ${version} of '${name}' is aliased as ${aliases.join(', ')}; move or delete the alias first`,
-        );
-      }
+      refuseVersionDelete(name, version, this.db.aliasNames(model.id, version));
       this.db.q('DELETE FROM versions WHERE model_id = ? AND version = ?').run(model.id, version);
       this.db.touch(model.id);
     });
@@ -187,16 +152,10 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async setVersionTag(name: string, version: number, key: string, value: string): Promise<void> {
-    validateKey(key, 'tags');
-    validateTagValue(key, value, 'tags');
+    validateTag(key, value);
     this.db.tx(() => {
       const model = this.db.requireVersion(name, version);
-      this.db
-        .q(
-          `INSERT INTO version_tags (model_id, version, key, value) VALUES (?, ?, ?, ?)
-           ON CONFLICT (model_id, version, key) DO UPDATE SET value = excluded.value`,
-        )
-        .run(model.id, version, key, value);
+      this.db.setVersionValues('version_tags', model.id, version, { [key]: value });
     });
   }
 
@@ -208,16 +167,10 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async setVersionMetric(name: string, version: number, key: string, value: number): Promise<void> {
-    validateKey(key, 'metrics');
-    validateMetricValue(key, value);
+    validateMetric(key, value);
     this.db.tx(() => {
       const model = this.db.requireVersion(name, version);
-      this.db
-        .q(
-          `INSERT INTO version_metrics (model_id, version, key, value) VALUES (?, ?, ?, ?)
-           ON CONFLICT (model_id, version, key) DO UPDATE SET value = excluded.value`,
-        )
-        .run(model.id, version, key, value);
+      this.db.setVersionValues('version_metrics', model.id, version, { [key]: value });
     });
   }
 
@@ -229,14 +182,11 @@ export class SqliteRegistryStore implements RegistryStore {
   // ---- aliases ----
 
   async setAlias(name: string, alias: string, version: number, actor: string | null = null): Promise<AliasEvent> {
-    validateAliasName(alias);
-    validateVersionNumber(version);
+    validateAliasTarget(alias, version);
     return this.db.tx(() => {
       const model = this.db.requireVersion(name, version);
       const current = this.db.findAlias(model.id, alias);
-      const stack = parseStack(current);
-      // Re-pointing at the same version is recorded but pushes nothing: a rollback must move somewhere.
-      if (current !== undefined && current.version !== version) stack.push(current.version);
+      const stack = stackAfterSet(current, version);
       this.db
         .q(
           `INSERT INTO aliases (model_id, alias, version, previous, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -278,15 +228,8 @@ export class SqliteRegistryStore implements RegistryStore {
     return this.db.tx(() => {
       const model = this.db.requireModel(name);
       const current = this.db.requireAlias(model, alias);
-      const stack = parseStack(current);
-      let target: number | undefined;
-      while (target === undefined && stack.length > 0) {
-        const candidate = stack.pop()!;
-        if (candidate !== current.version && this.db.versionExists(model.id, candidate)) target = candidate;
-      }
-      if (target === undefined) {
-        throw errors.conflict(`alias '${alias}' of '${name}' has no earlier version to roll back to`);
-      }
+      const previous = this.db.existingVersions(model.id, rollbackStack(current));
+      const { target, stack } = rollbackTarget(name, current, previous);
       this.db
         .q('UPDATE aliases SET version = ?, previous = ?, updated_at = ? WHERE model_id = ? AND alias = ?')
         .run(target, JSON.stringify(stack), now(), model.id, alias);
@@ -309,26 +252,4 @@ export class SqliteRegistryStore implements RegistryStore {
       .run(name, description, at, at);
     return this.db.requireModel(name);
   }
-}
-
-/** The rollback stack of an alias row (versions it pointed to before, oldest first). */
-function parseStack(row: AliasRow | undefined): number[] {
-  return row === undefined ? [] : (JSON.parse(row.previous) as number[]);
-}
-
-/** Rejects a NewVersion that no engine should store. */
-function validateNewVersion(input: NewVersion): void {
-  validateModelName(input.model, 'model');
-  validateSha256(input.sha256);
-  if (!Number.isSafeInteger(input.sizeBytes) || input.sizeBytes < 0) {
-    throw errors.badRequest(`invalid sizeBytes ${String(input.sizeBytes)}: must be a non-negative integer`, 'sizeBytes');
-  }
-  const sig = input.signature as Partial<NewVersion['signature']> | undefined;
-  if (sig === undefined || !Array.isArray(sig.inputs) || !Array.isArray(sig.outputs)) {
-    throw errors.badRequest('a version needs a signature with inputs and outputs', 'signature');
-  }
-  validateTags(input.tags);
-  validateMetrics(input.metrics);
-  validateTags(input.lineage, 'lineage');
-  if (input.reference != null) validateSha256(input.reference.sha256, 'reference.sha256');
 }
