@@ -2,7 +2,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { errors } from '../../errors.js';
 import { countRows, type DatasetSource, describeDataset, type LoadedColumn, readColumns } from './load.js';
 import { categoricalStatistic, chooseMethod, histogram, isDrift, MAX_CATEGORICAL_DISTINCT, thresholdOf } from './methods.js';
-import { analyzeAll, type NumericOutcome, NumericPool } from './numeric-pass.js';
+import { NumericAnalyzer, type NumericOutcome, NumericPool, readGroups } from './numeric-pass.js';
 import { type ColumnChart, type ColumnDrift, type ColumnKind, DRIFT_METHODS, type DriftOptions, type DriftResult } from './types.js';
 
 const DEFAULT_DRIFT_SHARE = 0.5;
@@ -139,20 +139,28 @@ export async function driftReport(o: DriftOptions): Promise<DriftResult> {
     const counts = await Promise.all([countRows(conn, ref), countRows(second, cur)]);
     // Worker threads boot while the columns are read (sorting them is the heavy part that follows).
     pool = NumericPool.start((counts[0] + counts[1]) * numeric.length, numeric.length);
-    const [r, c] = await Promise.all([readColumns(conn, ref, numeric, text, counts[0]), readColumns(second, cur, numeric, text, counts[1])]);
+    const forced = new Set(o.categorical ?? []);
+    const r = { rows: 0, columns: new Map<string, LoadedColumn>() };
+    const c = { rows: 0, columns: new Map<string, LoadedColumn>() };
+    // Sorting and the numerical statistics are the heavy part, per column: the workers analyze each
+    // group of numeric columns while the next group is read (the text columns come with the last).
+    const analyzer = new NumericAnalyzer(pool);
+    const groups = readGroups(numeric, pool !== undefined && [ref, cur].every((d) => d.sql.startsWith('read_parquet(')));
+    for (const [g, group] of groups.entries()) {
+      const withText = g === groups.length - 1 ? text : [];
+      const [rg, cg] = await Promise.all([readColumns(conn, ref, group, withText, counts[0]), readColumns(second, cur, group, withText, counts[1])]);
+      r.rows = rg.rows;
+      c.rows = cg.rows;
+      for (const [n, col] of rg.columns) r.columns.set(n, col);
+      for (const [n, col] of cg.columns) c.columns.set(n, col);
+      const numericMethod = chooseMethod(o.method ?? 'auto', 'numerical', r.rows);
+      for (const n of group) {
+        analyzer.submit({ ref: valuesOf(rg.columns.get(n)), cur: valuesOf(cg.columns.get(n)), method: forced.has(n) ? null : numericMethod });
+      }
+    }
     if (r.rows === 0) throw errors.badRequest(`reference dataset '${o.reference}' has no rows`, '--reference');
     if (c.rows === 0) throw errors.badRequest(`current dataset '${o.current}' has no rows`, '--current');
-    const forced = new Set(o.categorical ?? []);
-    // Sorting and the numerical statistics are the heavy part: done per column, on workers for big data.
-    const numericMethod = chooseMethod(o.method ?? 'auto', 'numerical', r.rows);
-    const outcomes = await analyzeAll(
-      numeric.map((n) => ({
-        ref: valuesOf(r.columns.get(n)),
-        cur: valuesOf(c.columns.get(n)),
-        method: forced.has(n) ? null : numericMethod,
-      })),
-      pool,
-    );
+    const outcomes = await analyzer.finish();
     const byName = new Map(numeric.map((n, i) => [n, outcomes[i] as NumericOutcome]));
     const computed = names.map((n) =>
       compareColumn(n, r.columns.get(n) as LoadedColumn, c.columns.get(n) as LoadedColumn, byName.get(n), forced.has(n), o.method, r.rows),
