@@ -85,6 +85,8 @@ export async function servingBench(args: string[]): Promise<void> {
     const [port, grpcPort] = [await freePort(), await freePort()];
     const serveArgs = [CLI, '--home', home, 'serve', '--port', String(port), '--grpc-port', String(grpcPort), '--log-level', 'warn'];
     if (opts.workers !== undefined) serveArgs.push('--workers', opts.workers);
+    // extra `berth serve` flags for experiments, e.g. BENCH_SERVE_ARGS='--log-sample-rate 0'
+    if (process.env.BENCH_SERVE_ARGS) serveArgs.push(...process.env.BENCH_SERVE_ARGS.split(/\s+/).filter(Boolean));
     running = (await startProcess(process.execPath, serveArgs, {}, null)).child;
     running.stdout?.resume();
     running.stderr?.resume();

@@ -85,7 +85,9 @@ export class WorkerPoolRuntime implements ModelRuntime {
   constructor(options: WorkerPoolOptions = {}) {
     const { workers, logger, ...ort } = options;
     this.size = Math.max(1, Math.floor(workers ?? availableParallelism()));
-    this.init = { options: ort };
+    // the cores are shared out among the workers (a session would otherwise take them all)
+    const intraOpNumThreads = ort.intraOpNumThreads ?? Math.max(1, Math.floor(availableParallelism() / this.size));
+    this.init = { options: { ...ort, intraOpNumThreads } };
     this.log = logger;
     for (let i = 0; i < this.size; i++) this.spawn(i);
   }
