@@ -1,12 +1,18 @@
-// npm run bench -- routing [--seconds 5] [--rounds 3] [--concurrency 16]
+// npm run bench -- routing [--seconds 5] [--rounds 3] [--concurrency 16] [--users 100000] [--only one,split,canary,exp] [--profile DIR]
 // The per-request cost of the traffic policy and of experiment assignment, in one run against one
-// `berth serve` child process: the same identity model served (a) with no policy, (b) under a canary
-// held at 50% (the SLO windows and the 1 s guard ticks running), (c) in a 50/50 A/B experiment.
+// `berth serve` child process: the same identity model served (a) with no policy, one version,
+// (b) two versions with the client choosing (half the calls to /versions/1/infer, half to
+// /versions/2/infer, no policy), (c) under a canary held at 50% (the SLO windows and the 1 s guard
+// ticks running), (d) in a 50/50 A/B experiment (exposures and request ids written to SQLite).
+// Two versions serving means two batching queues with half-size batches and two sets of monitoring
+// windows whoever splits the traffic, so (b) is the like-for-like baseline of (c) and (d): the loss
+// against it is the cost of the policy; the loss against (a) adds the cost of serving two versions.
 // Cases are interleaved round by round so that machine noise spreads over all of them; the table
-// shows medians over rounds and throughput relative to (a). The closed-loop client runs in this
-// process over keep-alive node:http, sending the same x-user-id headers in every case.
+// shows medians over rounds. The closed-loop client runs in this process over keep-alive node:http
+// and sends every call an x-user-id drawn uniformly (seeded) from a population of `--users` users,
+// so units repeat the way returning users do, and the same sequence in every case.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +23,10 @@ import { closedLoop, freePort, type LoadResult, median, startProcess, stopProces
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 const CASES = [
-  { name: 'no policy', model: 'plain' },
-  { name: 'canary at 50%', model: 'canary' },
-  { name: 'A/B experiment 50/50', model: 'exp' },
+  { key: 'one', name: 'no policy, one version', model: 'plain', paths: ['infer'] },
+  { key: 'split', name: 'no policy, two versions, client split', model: 'plain', paths: ['versions/1/infer', 'versions/2/infer'] },
+  { key: 'canary', name: 'canary at 50%', model: 'canary', paths: ['infer'] },
+  { key: 'exp', name: 'A/B experiment 50/50', model: 'exp', paths: ['infer'] },
 ] as const;
 
 function argOf(args: string[], flag: string, fallback: number): number {
@@ -34,16 +41,27 @@ async function api(base: string, path: string, body: unknown): Promise<Record<st
   return json;
 }
 
-/** A keep-alive POST client that sends one of `users` x-user-id headers per call and counts the versions answering. */
-function poster(url: string, body: string, connections: number, users: number) {
+/**
+ * A keep-alive POST client that calls `urls` in turn, sends one x-user-id of a population of `users`
+ * per call (a seeded uniform draw, so the same sequence in every case) and counts the versions answering.
+ */
+function poster(urls: readonly string[], body: string, connections: number, users: number) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const bytes = Buffer.from(body);
-  const u = new URL(url);
+  const targets = urls.map((url) => new URL(url));
   const versions = new Map<string, number>();
   let seq = 0;
+  let rnd = 0x9e3779b9;
+  const nextUser = () => {
+    rnd ^= rnd << 13;
+    rnd ^= rnd >>> 17;
+    rnd ^= rnd << 5;
+    return (rnd >>> 0) % users;
+  };
   const call = () =>
     new Promise<void>((resolve, reject) => {
-      const headers = { 'content-type': 'application/json', 'content-length': bytes.length, 'x-user-id': `user-${seq++ % users}` };
+      const u = targets[seq++ % targets.length] as URL;
+      const headers = { 'content-type': 'application/json', 'content-length': bytes.length, 'x-user-id': `user-${nextUser()}` };
       const req = http.request({ agent, method: 'POST', host: u.hostname, port: u.port, path: u.pathname, headers }, (res) => {
         const v = String(res.headers['x-model-version']);
         versions.set(v, (versions.get(v) ?? 0) + 1);
@@ -54,6 +72,17 @@ function poster(url: string, body: string, connections: number, users: number) {
       req.end(bytes);
     });
   return { call, versions, close: () => agent.destroy() };
+}
+
+/** CPU seconds (user + system, every thread) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    // fields after the ")" that closes the command name: state is 3rd overall, utime 14th, stime 15th
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks; USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
 }
 
 const nsPer = (start: bigint, n: number): number => Number(process.hrtime.bigint() - start) / n;
@@ -106,6 +135,10 @@ export async function routingBench(args: string[]): Promise<void> {
   const seconds = argOf(args, '--seconds', 5);
   const rounds = argOf(args, '--rounds', 3);
   const concurrency = argOf(args, '--concurrency', 16);
+  const users = argOf(args, '--users', 100_000);
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt >= 0 ? new Set(String(args[onlyAt + 1]).split(',')) : undefined;
+  const cases = CASES.filter((c) => only === undefined || only.has(c.key));
   process.stdout.write(micro(argOf(args, '--calls', 1_000_000), 7));
   const home = mkdtempSync(join(tmpdir(), 'berth-bench-routing-'));
   const file = join(home, 'identity.onnx');
@@ -122,13 +155,16 @@ export async function routingBench(args: string[]): Promise<void> {
     const r = spawnSync(process.execPath, [CLI, '--home', home, ...a], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`berth ${a.join(' ')} failed: ${r.stderr}`);
   };
-  for (const c of CASES) {
-    cli('models', 'register', c.model, file, '--alias', 'champion');
-    cli('models', 'register', c.model, file);
+  for (const model of new Set(CASES.map((c) => c.model))) {
+    cli('models', 'register', model, file, '--alias', 'champion');
+    cli('models', 'register', model, file);
   }
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const { child } = await startProcess(process.execPath, [CLI, '--home', home, 'serve', '--port', String(port), '--log-level', 'warn'], {}, null);
+  // --profile DIR: a V8 CPU profile of the server (written when it stops), to see where a case's time goes
+  const profileAt = args.indexOf('--profile');
+  const profile = profileAt >= 0 ? ['--cpu-prof', '--cpu-prof-dir', String(args[profileAt + 1])] : [];
+  const { child } = await startProcess(process.execPath, [...profile, CLI, '--home', home, 'serve', '--port', String(port), '--log-level', 'warn'], {}, null);
   child.stdout?.resume();
   child.stderr?.resume();
   try {
@@ -143,23 +179,31 @@ export async function routingBench(args: string[]): Promise<void> {
     await api(base, '/api/v1/experiments', { name: 'bench', model: 'exp', variants: ['control=exp:1', 'treatment=exp:2'], unit: 'header:x-user-id', metric: 'binary' });
     const body = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
     const results = new Map<string, LoadResult[]>();
+    const cpuPerCall = new Map<string, number[]>();
     const shares = new Map<string, Map<string, number>>();
-    for (const c of CASES) await closedLoop(poster(`${base}/v2/models/${c.model}/infer`, body, concurrency, 10_000).call, concurrency, 1); // warm
+    const urls = (c: (typeof CASES)[number]) => c.paths.map((p) => `${base}/v2/models/${c.model}/${p}`);
+    for (const c of cases) await closedLoop(poster(urls(c), body, concurrency, users).call, concurrency, 1); // warm
     for (let r = 0; r < rounds; r++) {
-      const order = r % 2 === 0 ? CASES : [...CASES].reverse();
+      const order = r % 2 === 0 ? cases : [...cases].reverse();
       for (const c of order) {
-        const p = poster(`${base}/v2/models/${c.model}/infer`, body, concurrency, 10_000);
+        const p = poster(urls(c), body, concurrency, users);
+        const cpu0 = cpuSeconds(child.pid);
         const result = await closedLoop(p.call, concurrency, seconds);
+        const calls = result.rps * seconds;
+        cpuPerCall.set(c.name, [...(cpuPerCall.get(c.name) ?? []), ((cpuSeconds(child.pid) - cpu0) / calls) * 1e6]);
         p.close();
         results.set(c.name, [...(results.get(c.name) ?? []), result]);
         shares.set(c.name, p.versions);
       }
     }
     const canary = (await (await fetch(`${base}/api/v1/deployments/canary`)).json()) as { status: string; weight: number };
-    const baseRps = median((results.get(CASES[0].name) ?? []).map((x) => x.rps));
-    const rows = CASES.map((c) => {
+    const rpsOf = (c: (typeof CASES)[number]) => median((results.get(c.name) ?? []).map((x) => x.rps));
+    const oneRps = rpsOf(CASES[0]);
+    const splitRps = rpsOf(CASES[1]);
+    const vs = (rps: number, base: number) => (base > 0 ? `${((rps / base - 1) * 100).toFixed(1)}%` : '-');
+    const rows = cases.map((c) => {
       const rs = results.get(c.name) ?? [];
-      const rps = median(rs.map((x) => x.rps));
+      const rps = rpsOf(c);
       const v = shares.get(c.name) ?? new Map();
       const total = [...v.values()].reduce((s, n) => s + n, 0);
       return [
@@ -167,15 +211,19 @@ export async function routingBench(args: string[]): Promise<void> {
         rps.toFixed(0),
         median(rs.map((x) => x.p50Ms)).toFixed(2),
         median(rs.map((x) => x.p99Ms)).toFixed(2),
-        `${((rps / baseRps - 1) * 100).toFixed(1)}%`,
+        median(cpuPerCall.get(c.name) ?? []).toFixed(0),
+        vs(rps, oneRps),
+        vs(rps, splitRps),
         `${(((v.get('2') ?? 0) / Math.max(1, total)) * 100).toFixed(1)}%`,
         String(rs.reduce((s, x) => s + x.errors, 0)),
       ];
     });
     process.stdout.write(
-      `routing: identity FP32 [1,4], ${concurrency} connections, ${seconds} s x ${rounds} rounds per case (medians), node closed loop; ` +
-        `canary ended the run ${canary.status} at ${canary.weight}%\n` +
-        table(['case', 'req/s', 'p50 ms', 'p99 ms', 'throughput vs none', 'answered by v2', 'errors'], rows) +
+      `routing: identity FP32 [1,4], ${concurrency} connections, ${seconds} s x ${rounds} rounds per case (medians), node closed loop, ` +
+        `x-user-id uniform over ${users} users; canary ended the run ${canary.status} at ${canary.weight}%\n` +
+        'the goal (< 5% loss) is judged on "vs two versions": same two versions serving, only the policy differs; ' +
+        'server CPU = user + system time of the server process (all threads) per call, from /proc\n' +
+        table(['case', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/call', 'vs one version', 'vs two versions (like-for-like)', 'answered by v2', 'errors'], rows) +
         '\n',
     );
   } finally {

@@ -189,7 +189,8 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
     requestIdHeader: 'x-request-id',
-    genReqId: () => `${prefix}-${(++seq).toString(36)}`,
+    // fixed width, so ids sort in the order they were issued: stores keyed by request id append
+    genReqId: () => `${prefix}-${(++seq).toString(36).padStart(6, '0')}`,
     childLoggerFactory: lazyChildLogger,
     return503OnClosing: true,
   });

@@ -115,14 +115,38 @@ describe('routing requests', () => {
 
   it('joins outcomes to every request id, however the writes were batched', async () => {
     await x.create({ ...base, metric: 'continuous' });
-    for (let i = 0; i < 1500; i++) x.route('ranker', { 'x-user-id': `user-${i % 300}` }, `req-${i}`);
-    await new Promise((r) => setTimeout(r, 80)); // the timer flush writes the remainder
-    for (let i = 1500; i < 1601; i++) x.route('ranker', { 'x-user-id': `user-${i % 300}` }, `req-${i}`);
-    const outcomes = Array.from({ length: 1601 }, (_, i) => ({ request_id: `req-${i}`, value: 1 }));
-    expect(await x.recordOutcomes('checkout', { outcomes })).toEqual({ accepted: 1601, unmatched: [] });
+    // past the size that flushes at once (2048 rows: full INSERTs of 128 and a remainder), then a
+    // remainder that the timer writes, then one written by recordOutcomes' own flush
+    for (let i = 0; i < 2100; i++) x.route('ranker', { 'x-user-id': `user-${i % 300}` }, `req-${i}`);
+    await new Promise((r) => setTimeout(r, 250));
+    for (let i = 2100; i < 2201; i++) x.route('ranker', { 'x-user-id': `user-${i % 300}` }, `req-${i}`);
+    const outcomes = Array.from({ length: 2201 }, (_, i) => ({ request_id: `req-${i}`, value: 1 }));
+    expect(await x.recordOutcomes('checkout', { outcomes })).toEqual({ accepted: 2201, unmatched: [] });
     const r = await x.report('checkout');
     expect(r.variants.reduce((s, v) => s + v.n, 0)).toBe(300);
-    expect(r.variants.reduce((s, v) => s + v.n * v.mean, 0)).toBeCloseTo(1601, 9);
+    expect(r.variants.reduce((s, v) => s + v.n * v.mean, 0)).toBeCloseTo(2201, 9);
+  });
+
+  it('keeps the first unit of a request id sent twice, in one batch or across batches', async () => {
+    await x.create({ ...base, metric: 'continuous' });
+    // ids out of key order, so that the writes' sorting has something to reorder
+    x.route('ranker', { 'x-user-id': 'zed' }, 'req-b');
+    x.route('ranker', { 'x-user-id': 'amy' }, 'req-a');
+    x.route('ranker', { 'x-user-id': 'bob' }, 'req-b');
+    await x.flush();
+    x.route('ranker', { 'x-user-id': 'bob' }, 'req-a');
+    expect(await x.recordOutcomes('checkout', { outcomes: [{ request_id: 'req-a', value: 2 }, { request_id: 'req-b', value: 5 }] })).toEqual({ accepted: 2, unmatched: [] });
+    const report = await x.report('checkout');
+    expect(report.variants.reduce((s, v) => s + v.n, 0)).toBe(3);
+    const e = await x.show('checkout');
+    // amy got 2 and zed 5; bob, exposed, got nothing
+    const sums = new Map(report.variants.map((v) => [v.name, v.n * v.mean]));
+    const expected = new Map<string, number>();
+    for (const [u, value] of [['amy', 2], ['zed', 5], ['bob', 0]] as const) {
+      const v = assignVariant(e, u);
+      expected.set(v, (expected.get(v) ?? 0) + value);
+    }
+    for (const [v, sum] of expected) expect(sums.get(v)).toBeCloseTo(sum, 9);
   });
 
   it('sees an experiment created by another process within the reload interval', async () => {
