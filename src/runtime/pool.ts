@@ -3,15 +3,14 @@
  * the network and the protocol, every worker holds a session of every loaded model, and each run
  * goes to the least busy worker. A worker that dies is replaced and given the models again.
  */
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { errors } from '../errors.js';
 import type { Signature, Tensor } from '../protocol/types.js';
 import type { OnnxRuntimeOptions } from './onnx.js';
 import type { LoadedModel, ModelRuntime } from './types.js';
+import { workerEntry } from './thread.js';
 import { type FromWorker, forTransfer, fromWireError, type ToWorker, type WorkerInit } from './wire.js';
 
 export interface WorkerPoolOptions extends OnnxRuntimeOptions {
@@ -44,18 +43,6 @@ interface Slot {
 
 /** Raised inside the pool when a worker exits before answering a load or unload. */
 class WorkerGone extends Error {}
-
-/**
- * How to start a worker: the compiled dist/runtime/worker.js next to this file, or, when running
- * from the TypeScript sources (tests), worker.ts through tsx's require hook (Node 20's ESM loader
- * hooks do not reach worker threads).
- */
-function workerEntry(): { entry: string | URL; eval: boolean } {
-  if (!import.meta.url.endsWith('.ts')) return { entry: new URL('./worker.js', import.meta.url), eval: false };
-  const tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
-  const source = fileURLToPath(new URL('./worker.ts', import.meta.url));
-  return { entry: `require(${JSON.stringify(tsx)}).register();require(${JSON.stringify(source)});`, eval: true };
-}
 
 /**
  * Workers `berth serve` starts by default: one per core but one, which the main thread keeps for
@@ -179,7 +166,7 @@ export class WorkerPoolRuntime implements ModelRuntime {
   }
 
   private spawn(index: number): void {
-    const { entry, eval: isEval } = workerEntry();
+    const { entry, eval: isEval } = workerEntry(import.meta.url, './worker.js');
     const worker = new Worker(entry, { eval: isEval, workerData: this.init, execArgv: [] });
     // the server's sockets keep the process alive; a forgotten pool must not
     worker.unref();

@@ -38,6 +38,37 @@ describe('prediction logging', () => {
     }
   });
 
+  it('counts the rows a crashed log writer took with it as dropped, and keeps serving and logging', async () => {
+    const t = await startTestServer(registerWeather, { monitoring: { flushMs: 3_600_000 } });
+    try {
+      const m = t.server.monitoring;
+      const store = m?.store;
+      if (m === undefined || store === undefined) throw new Error('the server has no prediction log');
+      const infer = async (id: string, rows: number[][]) =>
+        expect((await http('POST', `${t.url}/v2/models/weather/infer`, body(rows), { 'x-request-id': id })).status).toBe(200);
+      await infer('before', [RAINY, RAINY, RAINY]);
+      await m.flush();
+      // the writer dies before the next drain's pages reach it: those rows are lost, and counted
+      store.crashWriter();
+      await infer('lost', [RAINY, RAINY]);
+      await m.flush();
+      expect((await http('GET', `${t.url}/metrics`)).text).toContain('berth_prediction_log_dropped_total{model="weather"} 2');
+      // the next drain starts a new writer
+      await infer('after', [RAINY]);
+      await m.flush();
+      const ids: (string | null)[] = [];
+      store.scanCalls('weather', 0, Date.now() + 1, (c) => {
+        ids.push(c.requestId);
+        return true;
+      });
+      expect(ids).toEqual(['before', 'after']);
+      const fb = await http('POST', `${t.url}/api/v1/feedback`, [{ request_id: 'after', label: 'rain' }]);
+      expect(fb.json).toMatchObject({ accepted: 1, unknown: [] });
+    } finally {
+      await t.close();
+    }
+  });
+
   it('logs every row of a batch request with its inputs by name, and keeps the log across a restart', async () => {
     const { home, cleanup } = await tempHome();
     const opts: ServerOptions = { port: 0, logger: pino({ level: 'silent' }), defaultMetrics: false, preload: false };
@@ -61,7 +92,7 @@ describe('prediction logging', () => {
       store.scan('weather', 0, Date.now() + 1, (x) => {
         rows.push(x);
       });
-      store.close();
+      await store.close();
       expect(rows.filter((x) => x.status === 200)).toHaveLength(40);
       expect(rows.filter((x) => x.status === 400)).toHaveLength(1);
       const first = rows.find((x) => x.status === 200 && x.row === 0);
@@ -175,7 +206,8 @@ describe('prediction log pages', () => {
       call(batch, 'b', t0 + 500, ['Paris'], 200, ['exp-1', 'treatment']);
       call(batch, 'c', t0 + 600, [], 503);
       call(batch, null, t0 + 2000, ['Lima', 'Kyiv', '東京']); // the next UTC day: a second file
-      store.append(batch);
+      expect(store.append(batch)).toBe(true);
+      await store.flush();
       expect(store.files()).toEqual(['2026-11-26.sqlite', '2026-11-25.sqlite']);
 
       const rows: LoggedRow[] = [];
@@ -205,7 +237,75 @@ describe('prediction log pages', () => {
       expect(calls).toHaveLength(1);
       expect(calls[0]?.inputs.map((t) => t.data)).toEqual([['Lima', 'Kyiv', '東京'], BigInt64Array.from([4n, 4n, 2n])]);
     } finally {
-      store.close();
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  const idsIn = (store: PredictionStore): (string | null)[] => {
+    const ids: (string | null)[] = [];
+    store.scanCalls('shop', t0 - DAY, t0 + DAY, (c) => {
+      ids.push(c.requestId);
+      return true;
+    });
+    return ids;
+  };
+
+  it('keeps at most the bound in flight to the writer thread, dropping and counting the rest', async () => {
+    const { home, cleanup } = await tempHome();
+    const dropped: [string, number][] = [];
+    const store = new PredictionStore(join(home, 'predictions'), { maxPendingBytes: 1, onDropped: (model, rows) => dropped.push([model, rows]) });
+    try {
+      const a = new LogBatch();
+      call(a, 'a', t0 - 5000, ['Rome', 'Oslo']);
+      // nothing in flight: a write larger than the bound still goes
+      expect(store.append(a)).toBe(true);
+      const b = new LogBatch();
+      call(b, 'b', t0 - 4000, ['Bern']);
+      call(b, 'b-failed', t0 - 3000, [], 500);
+      // a is not committed yet: b is dropped, its two calls counted as the queue counts them (a failed call is one row)
+      expect(store.append(b)).toBe(false);
+      expect(dropped).toEqual([['shop', 2]]);
+      await store.flush();
+      const c = new LogBatch();
+      call(c, 'c', t0 - 2000, ['Lima']);
+      expect(store.append(c)).toBe(true);
+      await store.flush();
+      expect(idsIn(store)).toEqual(['a', 'c']);
+      expect(dropped).toEqual([['shop', 2]]);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  it('survives its writer thread crashing: the pages it had are counted as dropped, a new writer takes the next ones', async () => {
+    const { home, cleanup } = await tempHome();
+    const dropped: [string, number][] = [];
+    const logged: string[] = [];
+    const logger = pino({}, { write: (line: string) => void logged.push(line) });
+    const store = new PredictionStore(join(home, 'predictions'), { onDropped: (model, rows) => dropped.push([model, rows]), logger });
+    try {
+      const a = new LogBatch();
+      call(a, 'a', t0 - 5000, ['Rome']);
+      store.append(a);
+      await store.flush();
+      store.crashWriter();
+      const b = new LogBatch();
+      call(b, 'b', t0 - 4000, ['Bern', 'Oslo', 'Kyiv']);
+      expect(store.append(b)).toBe(true); // posted, then lost with the writer
+      await store.flush();
+      expect(dropped).toEqual([['shop', 3]]);
+      expect(logged.some((m) => /writer exited/.test(m))).toBe(true);
+      const c = new LogBatch();
+      call(c, 'c', t0 - 3000, ['Lima']);
+      expect(store.append(c)).toBe(true);
+      store.appendFeedback([{ time: t0, requestId: 'c', row: 0, model: 'shop', version: 2, prediction: '0.4', label: '0.5', predictedAt: t0 - 3000 }]);
+      await store.flush();
+      expect(idsIn(store)).toEqual(['a', 'c']);
+      expect(store.feedback('shop', t0 - DAY, t0 + DAY).map((f) => f.requestId)).toEqual(['c']);
+    } finally {
+      await store.close();
       await cleanup();
     }
   });
@@ -224,13 +324,14 @@ describe('prediction log pages', () => {
       call(second, 'dup', t0 + 6001, ['Quito', 'Dakar', 'Hanoi']);
       call(second, 'dup', t0 + 6002, [], 500);
       store.append(second);
+      await store.flush();
       const found = store.findRequests(['id-149599', 'id-312382', 'dup', 'nope']);
       expect(found.get('id-149599')).toEqual({ model: 'shop', version: 2, time: t0 + 5000, predictions: [Math.fround(0.4)] });
       expect(found.get('id-312382')?.predictions).toEqual([Math.fround(0.5), Math.fround(0.5)]);
       expect(found.get('dup')?.predictions).toHaveLength(3);
       expect(found.has('nope')).toBe(false);
     } finally {
-      store.close();
+      await store.close();
       await cleanup();
     }
   });

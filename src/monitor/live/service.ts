@@ -88,7 +88,11 @@ export class Monitoring implements InferenceObserver {
     this.buckets = opts.buckets ?? MONITORING_DEFAULTS.buckets;
     this.capacity = opts.queueRows ?? MONITORING_DEFAULTS.queueRows;
     this.sampleRate = opts.sampleRate ?? MONITORING_DEFAULTS.sampleRate;
-    this.store = opts.predictionLog === false ? undefined : new PredictionStore(join(opts.home, 'predictions'));
+    // pages the log's writer thread cannot take (too many in flight, or lost with a crashed writer) count as dropped, like a full queue
+    this.store =
+      opts.predictionLog === false
+        ? undefined
+        : new PredictionStore(join(opts.home, 'predictions'), { onDropped: (model, rows) => this.countDropped(model, rows), logger: opts.logger });
     if (opts.metrics) {
       this.dropped = new Counter({
         name: 'berth_prediction_log_dropped_total',
@@ -113,8 +117,7 @@ export class Monitoring implements InferenceObserver {
     if (this.sampleRate < 1 && Math.random() >= this.sampleRate) return;
     const rows = event.request === undefined ? 1 : rowsOf(event.request.inputs[0]) || 1;
     if (this.queuedRows + rows > this.capacity) {
-      this.droppedByModel.set(event.model, (this.droppedByModel.get(event.model) ?? 0) + rows);
-      this.dropped?.inc({ model: event.model }, rows);
+      this.countDropped(event.model, rows);
       return;
     }
     this.queue.push(event);
@@ -128,9 +131,18 @@ export class Monitoring implements InferenceObserver {
     }
   }
 
-  /** Drains everything queued so far (the timer does this on its own; tests and feedback call it). */
+  /**
+   * Drains everything queued so far and waits for the prediction log to commit it, so that reads of
+   * the store see it (the timer drains on its own; queries, tests and the feedback join call this).
+   */
   async flush(): Promise<void> {
     while (this.queue.length > 0 || this.draining !== undefined) await this.drain();
+    await this.store?.flush();
+  }
+
+  private countDropped(model: string, rows: number): void {
+    this.droppedByModel.set(model, (this.droppedByModel.get(model) ?? 0) + rows);
+    this.dropped?.inc({ model }, rows);
   }
 
   private drain(): Promise<void> {
@@ -187,9 +199,11 @@ export class Monitoring implements InferenceObserver {
   private write(rows: LogBatch): void {
     if (this.store === undefined || rows.rows === 0) return;
     try {
+      // posted to the log's writer thread; what it cannot take is counted as dropped through onDropped
       this.store.append(rows);
     } catch (e) {
       this.opts.logger?.error({ err: e, rows: rows.rows }, 'prediction log write failed; rows lost');
+      for (const { page } of rows.pages) this.countDropped(page.model, page.loggedRows);
     }
   }
 
@@ -349,13 +363,13 @@ export class Monitoring implements InferenceObserver {
     return this.feedbackJoin.join(body);
   }
 
-  /** Stops the timer, drains what is queued and closes the store. */
+  /** Stops the timer, drains what is queued, and closes the store once its writer has committed it. */
   async close(): Promise<void> {
     if (this.closed) return;
     clearInterval(this.timer);
     await this.flush();
     this.closed = true;
-    this.store?.close();
+    await this.store?.close();
   }
 }
 

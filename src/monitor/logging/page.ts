@@ -78,9 +78,11 @@ function perRow(t: Tensor): number {
 export class PageBuilder {
   calls = 0;
   rows = 0;
+  /** Rows as the monitoring queue counts them (a call with no predicted rows counts 1): what a dropped page is counted as. */
+  loggedRows = 0;
   firstTime = Number.POSITIVE_INFINITY;
   lastTime = Number.NEGATIVE_INFINITY;
-  private data = Buffer.allocUnsafe(4096);
+  private data = Buffer.allocUnsafeSlow(4096);
   private bytes = 0;
   private times = new Float64Array(128);
   private meta = new Uint32Array(256);
@@ -146,6 +148,7 @@ export class PageBuilder {
     }
     if (predictions !== undefined) for (let i = 0; i < rows; i++) this.predictions.push(predictions[i] as CellValue);
     this.rows += rows;
+    this.loggedRows += rows === 0 ? 1 : rows;
     if (time < this.firstTime) this.firstTime = time;
     if (time > this.lastTime) this.lastTime = time;
   }
@@ -189,14 +192,18 @@ export class PageBuilder {
 
   private reserve(n: number): void {
     if (this.bytes + n <= this.data.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.data.length * 2, this.bytes + n));
+    const next = Buffer.allocUnsafeSlow(Math.max(this.data.length * 2, this.bytes + n));
     this.data.copy(next, 0, 0, this.bytes);
     this.data = next;
   }
 
-  /** The page's column values, in store.ts's INSERT order after model and version. */
+  /**
+   * The page's column values, in the INSERT order after model and version (schema.ts). Its blobs own
+   * their memory (none is a slice of Node's shared Buffer pool), so they can be transferred to the
+   * writer thread; the page must not be used after.
+   */
   encode(): unknown[] {
-    const meta = Buffer.allocUnsafe(this.calls * (16 + this.stride * 4));
+    const meta = Buffer.allocUnsafeSlow(this.calls * (16 + this.stride * 4));
     meta.set(new Uint8Array(this.times.buffer, 0, this.calls * 16));
     meta.set(new Uint8Array(this.meta.buffer, 0, this.calls * this.stride * 4), this.calls * 16);
     const hashes = Buffer.from(this.hashes.buffer, 0, this.calls * 4);

@@ -1,13 +1,14 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import type Database from 'better-sqlite3';
 import type { Tensor } from '../../protocol/index.js';
-import { openSqlite } from '../../sqlite.js';
 import type { CellValue } from '../live/summary.js';
 import { cellReader, jsonKeys, jsonValue, rowJson, rowOutputs, type VersionLayout } from './layout.js';
 import { decodePage, idHash, type LoggedCall, PageBuilder, type PageRow, specOf } from './page.js';
+import { DAY_FILE, DAY_MS, DayFiles, dayFile, type FeedbackRow } from './schema.js';
+import { LogWriter, type LogWriterOptions } from './writer.js';
 
 export type { LoggedCall } from './page.js';
+export { dayFile, type FeedbackRow } from './schema.js';
+export type { LogWriterOptions } from './writer.js';
 
 /**
  * The prediction log: one SQLite file per UTC day under `<home>/predictions/` (`2026-11-26.sqlite`).
@@ -17,6 +18,10 @@ export type { LoggedCall } from './page.js';
  * found for the feedback join through a 4-byte hash per call kept in each page, not through an SQLite
  * index: a random-key index costs a page write per insert once it outgrows the cache (10 µs a row
  * with UUID request ids, measured), and labels for calls older than the in-memory recent set are rare.
+ * Writes go to one writer thread (writer.ts): the inserts, fsyncs and checkpoints of ~2 KB a row took
+ * a fifth of the request thread's time on a wide model. Reads stay on the caller's thread, on their
+ * own connections (WAL lets them run beside the writer); `flush()` first when they must see every
+ * write posted so far.
  */
 
 /** One logged row as read back: a row of a request's input tensor with its prediction. */
@@ -39,18 +44,6 @@ export interface LoggedRow {
   outputs: string | null;
 }
 
-/** A label joined to its logged prediction. */
-export interface FeedbackRow {
-  time: number;
-  requestId: string;
-  row: number;
-  model: string;
-  version: number | null;
-  prediction: string | null;
-  label: string;
-  predictedAt: number;
-}
-
 /** What a request id was logged with, for the feedback join. */
 export interface LoggedRequest {
   model: string;
@@ -59,28 +52,7 @@ export interface LoggedRequest {
   predictions: CellValue[];
 }
 
-const SCHEMA = `
--- id_hashes comes before the large columns: the feedback join reads it from every page, and SQLite
--- reads a record only as far as the column it needs
-CREATE TABLE IF NOT EXISTS pages (
-  id INTEGER PRIMARY KEY, model TEXT NOT NULL, version INTEGER, first_time INTEGER NOT NULL, last_time INTEGER NOT NULL,
-  calls INTEGER NOT NULL, rows INTEGER NOT NULL, id_hashes BLOB NOT NULL, spec TEXT NOT NULL, meta BLOB NOT NULL,
-  request_ids TEXT NOT NULL, routes TEXT, data BLOB NOT NULL, predictions TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS pages_model_time ON pages (model, first_time);
-CREATE TABLE IF NOT EXISTS feedback (
-  time INTEGER NOT NULL, request_id TEXT NOT NULL, row INTEGER NOT NULL, model TEXT NOT NULL, version INTEGER,
-  prediction TEXT, label TEXT NOT NULL, predicted_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS feedback_model_time ON feedback (model, time);
-`;
-
 const PAGE_COLUMNS = 'model, version, calls, spec, meta, request_ids, routes, data, predictions';
-const DAY_MS = 86_400_000;
-const FILE = /^(\d{4}-\d{2}-\d{2})\.sqlite$/;
-
-/** The file name of the day that holds time t. */
-export const dayFile = (t: number): string => `${new Date(t - (t % DAY_MS)).toISOString().slice(0, 10)}.sqlite`;
 
 /** Calls waiting to be written, gathered into pages by day file, model and version. */
 export class LogBatch {
@@ -127,67 +99,56 @@ export class LogBatch {
   }
 }
 
-/** The prediction store: appends batches, looks up request ids, reads time ranges back. */
+/** The prediction store: appends batches (through its writer thread), looks up request ids, reads time ranges back. */
 export class PredictionStore {
-  private readonly open = new Map<string, Database.Database>();
+  /** Read connections (the writer thread has its own). */
+  private readonly reads: DayFiles;
+  private readonly writer: LogWriter;
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    opts: LogWriterOptions = {},
+  ) {
+    this.reads = new DayFiles(dir, 4);
+    this.writer = new LogWriter(dir, opts);
+  }
 
-  private db(file: string): Database.Database {
-    let db = this.open.get(file);
-    if (db === undefined) {
-      db = openSqlite(join(this.dir, file));
-      db.exec(SCHEMA);
-      this.open.set(file, db);
-      // keep today's and yesterday's files open; older ones are reopened when read
-      if (this.open.size > 4) {
-        const oldest = [...this.open.keys()].sort()[0] as string;
-        this.open.get(oldest)?.close();
-        this.open.delete(oldest);
-      }
-    }
-    return db;
+  private db(file: string) {
+    return this.reads.get(file);
   }
 
   /** Day files present, newest first. */
   files(): string[] {
     if (!existsSync(this.dir)) return [];
     return readdirSync(this.dir)
-      .filter((f) => FILE.test(f))
+      .filter((f) => DAY_FILE.test(f))
       .sort()
       .reverse();
   }
 
-  /** Writes a batch, one transaction per day file, one row per page. */
-  append(batch: LogBatch): void {
-    const byFile = new Map<string, PageBuilder[]>();
-    for (const { file, page } of batch.pages) {
-      if (page.calls === 0) continue;
-      const list = byFile.get(file);
-      if (list === undefined) byFile.set(file, [page]);
-      else list.push(page);
-    }
-    for (const [file, pages] of byFile) {
-      const db = this.db(file);
-      const insert = db.prepare(
-        'INSERT INTO pages (model, version, first_time, last_time, calls, rows, id_hashes, spec, meta, request_ids, routes, data, predictions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      );
-      db.transaction(() => {
-        for (const p of pages) insert.run(p.model, p.version, ...p.encode());
-      })();
-    }
+  /**
+   * Hands a batch's pages to the writer thread (their blobs are transferred: the batch must not be
+   * used after). Returns false when they were dropped instead: more than the bound already in flight,
+   * or the writer restarting; the dropped rows go to `onDropped`.
+   */
+  append(batch: LogBatch): boolean {
+    return this.writer.pages(batch.pages.filter(({ page }) => page.calls > 0));
   }
 
-  /** Records joined labels in the file of the day they arrived. */
+  /** Records joined labels in the file of the day they arrived (written by the writer thread). */
   appendFeedback(rows: FeedbackRow[]): void {
     if (rows.length === 0) return;
-    const db = this.db(dayFile(rows[0]?.time ?? Date.now()));
-    const insert = db.prepare(
-      'INSERT INTO feedback (time, request_id, row, model, version, prediction, label, predicted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    db.transaction(() => {
-      for (const r of rows) insert.run(r.time, r.requestId, r.row, r.model, r.version, r.prediction, r.label, r.predictedAt);
-    })();
+    this.writer.feedback(dayFile(rows[0]?.time ?? Date.now()), rows);
+  }
+
+  /** Resolves once everything appended so far is committed (or was lost with a crashed writer, and counted): reads after it see it. */
+  flush(): Promise<void> {
+    return this.writer.flush();
+  }
+
+  /** Ends the writer thread as a crash would (for tests); the next append starts a new one. */
+  crashWriter(): void {
+    this.writer.crash();
   }
 
   /**
@@ -246,7 +207,7 @@ export class PredictionStore {
   /** Logged calls of a model in [from, to), page by page in the order they were written, until `each` returns false. */
   scanCalls(model: string, from: number, to: number, each: (call: LoggedCall) => boolean | undefined): void {
     for (const file of this.files().reverse()) {
-      const day = Date.parse(`${FILE.exec(file)?.[1]}T00:00:00Z`);
+      const day = Date.parse(`${DAY_FILE.exec(file)?.[1]}T00:00:00Z`);
       if (day + DAY_MS <= from || day >= to) continue;
       const it = this.db(file)
         .prepare(`SELECT ${PAGE_COLUMNS} FROM pages WHERE model = ? AND first_time < ? AND last_time >= ? ORDER BY first_time, id`)
@@ -294,7 +255,7 @@ export class PredictionStore {
   feedback(model: string, from: number, to: number): FeedbackRow[] {
     const out: FeedbackRow[] = [];
     for (const file of this.files().reverse()) {
-      const day = Date.parse(`${FILE.exec(file)?.[1]}T00:00:00Z`);
+      const day = Date.parse(`${DAY_FILE.exec(file)?.[1]}T00:00:00Z`);
       if (day + DAY_MS <= from || day >= to) continue;
       const rows = this.db(file)
         .prepare(
@@ -306,9 +267,9 @@ export class PredictionStore {
     return out;
   }
 
-  /** Closes every open file. */
-  close(): void {
-    for (const db of this.open.values()) db.close();
-    this.open.clear();
+  /** Closes the read connections, then commits what was appended and ends the writer thread. */
+  close(): Promise<void> {
+    this.reads.close();
+    return this.writer.close();
   }
 }
