@@ -8,7 +8,7 @@ import { cellReader, layoutOf, type VersionLayout } from '../logging/layout.js';
 import { PredictionStore } from '../logging/store.js';
 import { DEFAULT_DRIFT_SHARE, driftOf, type LiveDriftReport, type PerformanceReport, performanceOf } from './queries.js';
 import { loadReferenceSummary } from './reference.js';
-import { type CellValue, type ColumnSummary, SlidingWindow } from './summary.js';
+import { type CellValue, type ColumnSummary, SlidingWindow, summarizedColumns } from './summary.js';
 
 /** What `berth monitor report` reads locally. */
 export interface MonitorReportOptions {
@@ -77,7 +77,7 @@ export async function monitorReport(o: MonitorReportOptions): Promise<{ drift: (
     }
     const mv = await o.registry.resolve({ name: o.model, version });
     const layout = layoutOf(mv);
-    const window = new SlidingWindow(o.windowMs, BUCKETS, layout.features.length);
+    const window = new SlidingWindow(o.windowMs, BUCKETS, summarizedColumns(mv, layout.features.length));
     replayLog(store, window, layout, from, now + 1);
     const merged = window.merged(now);
     const performance = performanceOf(layout, window.recent(now), merged, o.windowMs, window.bucketMs);

@@ -15,7 +15,7 @@ import { replayLog } from './report.js';
 import { type RecentPrediction, RecentRequests } from './recent.js';
 import { type LiveDriftReport, type PerformanceReport, driftOf, performanceOf } from './queries.js';
 import { loadReferenceSummary, type ReferenceSummary } from './reference.js';
-import { type CellValue, type ColumnSummary, SlidingWindow } from './summary.js';
+import { type CellValue, type ColumnSummary, SlidingWindow, summarizedColumns } from './summary.js';
 
 /** Defaults: a one-hour window of twelve five-minute buckets, a 100,000-row queue drained every 200 ms. */
 export const MONITORING_DEFAULTS = { windowMs: 3_600_000, buckets: 12, queueRows: 100_000, flushMs: 200, sampleRate: 1 };
@@ -266,7 +266,7 @@ export class Monitoring implements InferenceObserver {
           const state: VersionState = {
             mv,
             layout,
-            window: new SlidingWindow(this.windowMs, this.buckets, layout.features.length),
+            window: new SlidingWindow(this.windowMs, this.buckets, summarizedColumns(mv, layout.features.length)),
             reference: undefined,
             lastSeen: 0,
           };
