@@ -21,3 +21,19 @@ export function openSqlite(path: string, busyTimeoutMs = 5_000): Database.Databa
   }
   return db;
 }
+
+/**
+ * Tells whether other connections (other processes) committed to a database since the last call:
+ * SQLite's `data_version`, cheap enough to poll. The first call after creation compares with the
+ * version at creation.
+ */
+export function changeWatcher(db: Database.Database): () => boolean {
+  const read = () => Number(db.pragma('data_version', { simple: true }));
+  let seen = read();
+  return () => {
+    const v = read();
+    const changed = v !== seen;
+    seen = v;
+    return changed;
+  };
+}

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { openSqlite } from '../sqlite.js';
+import { changeWatcher, openSqlite } from '../sqlite.js';
 import {
   ACTIVE,
   type DeployEvent,
@@ -44,7 +44,8 @@ const toEvent = (r: EventRow): DeployEvent => ({
  */
 export class SqliteDeploymentStore implements DeploymentStore {
   private readonly db: Database.Database;
-  private dataVersion: number;
+  /** Whether another connection committed since the last call (see changeWatcher). */
+  readonly changedElsewhere: () => boolean;
 
   constructor(path: string) {
     this.db = openSqlite(path);
@@ -66,18 +67,7 @@ export class SqliteDeploymentStore implements DeploymentStore {
         at TEXT NOT NULL
       );
       CREATE INDEX IF NOT EXISTS deploy_events_model ON deploy_events (model, id);`);
-    this.dataVersion = this.readDataVersion();
-  }
-
-  private readDataVersion(): number {
-    return Number(this.db.pragma('data_version', { simple: true }));
-  }
-
-  changedElsewhere(): boolean {
-    const v = this.readDataVersion();
-    const changed = v !== this.dataVersion;
-    this.dataVersion = v;
-    return changed;
+    this.changedElsewhere = changeWatcher(this.db);
   }
 
   async create(d: Omit<Deployment, 'id'>): Promise<Deployment> {

@@ -1,4 +1,4 @@
-import { openSqlite } from '../sqlite.js';
+import { changeWatcher, openSqlite } from '../sqlite.js';
 import type Database from 'better-sqlite3';
 import { errors } from '../errors.js';
 import type { ArmTotals, Experiment, ExperimentStore, Exposure, OutcomeResult } from './types.js';
@@ -31,7 +31,8 @@ const REQUEST_ROWS = 128;
  */
 export class SqliteExperimentStore implements ExperimentStore {
   private readonly db: Database.Database;
-  private dataVersion = 0;
+  /** Whether another connection committed since the last call (see changeWatcher). */
+  readonly changedElsewhere: () => boolean;
   /** Units this process has written, per experiment, so repeat visitors cost no insert (bounded). */
   private readonly exposed = new Map<string, Set<string>>();
 
@@ -71,18 +72,7 @@ export class SqliteExperimentStore implements ExperimentStore {
         unit_id TEXT NOT NULL,
         PRIMARY KEY (experiment, request_id)
       ) WITHOUT ROWID;`);
-    this.dataVersion = this.readDataVersion();
-  }
-
-  private readDataVersion(): number {
-    return Number(this.db.pragma('data_version', { simple: true }));
-  }
-
-  changedElsewhere(): boolean {
-    const v = this.readDataVersion();
-    const changed = v !== this.dataVersion;
-    this.dataVersion = v;
-    return changed;
+    this.changedElsewhere = changeWatcher(this.db);
   }
 
   async create(e: Experiment): Promise<void> {
