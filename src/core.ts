@@ -38,9 +38,21 @@ export async function openCore(opts: { home?: string; storeUri?: string } = {}):
   const registry = new Registry(store, artifacts, { inspect: inspectOnnx });
   const tokens = new Tokens(tokenStore);
   const listeners: (() => void)[] = [];
-  const management = new LocalManagement(registry, tokens, () => {
-    for (const l of listeners) l();
-  });
+  const management = new LocalManagement(
+    registry,
+    tokens,
+    () => {
+      for (const l of listeners) l();
+    },
+    // concept drift compares live predictions with the model's own on its reference: computed at
+    // registration (imported lazily: most commands never register). On failure live monitoring
+    // computes them on first use instead, so registration does not fail for it.
+    async (mv) => {
+      if (mv.reference === null) return;
+      const { precomputeReferencePredictions } = await import('./monitor/index.js');
+      await precomputeReferencePredictions(registry, runtime, config.home, mv).catch(() => false);
+    },
+  );
   return {
     config,
     registry,

@@ -1,6 +1,6 @@
 import type { Role, Tokens } from '../auth/index.js';
 import { errors } from '../errors.js';
-import { parseModelRef, type Registry } from '../registry/index.js';
+import { type ModelVersion, parseModelRef, type Registry } from '../registry/index.js';
 import {
   type AliasEventView,
   aliasEventView,
@@ -53,6 +53,8 @@ export class LocalManagement implements Management {
     private readonly tokens: Tokens,
     /** Called after any change that moves what a name resolves to. */
     private readonly onChange: () => void = () => {},
+    /** Work a new version needs before registration returns (its reference predictions); must not throw. */
+    private readonly afterRegister: (mv: ModelVersion) => Promise<void> = async () => {},
   ) {}
 
   async listModels(): Promise<ModelView[]> {
@@ -84,6 +86,7 @@ export class LocalManagement implements Management {
       reference: input.reference,
       actor: actor ?? undefined,
     });
+    await this.afterRegister(mv);
     this.onChange();
     const model = await this.registry.getModel(name);
     return versionView(mv, model?.aliases);

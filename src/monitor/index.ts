@@ -6,3 +6,4 @@ export { monitoringPlugin } from './live/http.js';
 export { formatWindow, type LiveDriftReport, type PerformanceReport, parseWindow } from './live/queries.js';
 export { monitorReport, type MonitorReportOptions, renderMonitorHtml, windowFlag } from './live/report.js';
 export { MONITORING_DEFAULTS, Monitoring, type MonitoringOptions, openMonitoring } from './live/service.js';
+export { precomputeReferencePredictions } from './live/reference.js';

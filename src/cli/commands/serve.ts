@@ -145,7 +145,8 @@ export function serveCommands(program: Command): void {
         : undefined;
       const mv =
         existing ??
-        (await core.registry.register('weather', { path: demo.modelPath }, {
+        (await core.management.register('weather', {
+          model: { path: demo.modelPath },
           alias: 'champion',
           description: 'Seattle weather classifier (softmax regression on 2012-2014), demo',
           source: demo.modelPath,

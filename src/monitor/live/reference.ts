@@ -3,8 +3,9 @@ import { dirname, extname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Tensor } from '../../protocol/index.js';
 import type { ModelVersion, Registry } from '../../registry/index.js';
+import type { ModelRuntime } from '../../runtime/index.js';
 import { sortFloat64, stdDev } from '../../stats/drift/index.js';
-import { extractPredictions, type VersionLayout } from '../logging/layout.js';
+import { extractPredictions, layoutOf, type VersionLayout } from '../logging/layout.js';
 import type { CellValue } from './summary.js';
 
 /** Reference rows read at most (a reference is a sample: more adds nothing to the statistics). */
@@ -196,4 +197,25 @@ export async function loadReferenceSummary(
     }
   }
   return summary;
+}
+
+/**
+ * Computes and caches a newly registered version's predictions on its reference dataset (what
+ * concept drift compares live predictions with), loading the model in `runtime` for the run only.
+ * Does nothing for versions without a reference or models that are not tabular.
+ */
+export async function precomputeReferencePredictions(
+  registry: Registry,
+  runtime: ModelRuntime,
+  home: string,
+  mv: ModelVersion,
+): Promise<boolean> {
+  if (mv.reference === null) return false;
+  const model = await runtime.load(await registry.loadArtifact(mv));
+  try {
+    const summary = await loadReferenceSummary(registry, home, mv, layoutOf(mv), (inputs) => model.run(inputs));
+    return summary?.prediction !== undefined;
+  } finally {
+    await model.dispose();
+  }
 }

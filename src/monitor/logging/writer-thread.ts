@@ -61,8 +61,9 @@ function handle(m: ToWriter): FromWriter | undefined {
         return { seq: m.seq, error: `${m.file}: ${e instanceof Error ? e.message : String(e)}` };
       }
     case 'crash':
-      // LogWriter.crash(): an uncaught error, as a bug or a native failure would end the thread
-      throw new Error('the prediction log writer was told to crash');
+      // LogWriter.crash(): the thread ends here, as a native failure would end it. Not by throwing: an
+      // uncaught error ends the thread only after the messages already delivered with this one ran.
+      process.exit(70);
     case 'exit':
       // every write posted before 'exit' has been answered: messages are handled in order
       files.close();
