@@ -63,7 +63,7 @@ function handle(m: ToWriter): FromWriter | undefined {
     case 'crash':
       // LogWriter.crash(): the thread ends here, as a native failure would end it. Not by throwing: an
       // uncaught error ends the thread only after the messages already delivered with this one ran.
-      process.exit(70);
+      return process.exit(70);
     case 'exit':
       // every write posted before 'exit' has been answered: messages are handled in order
       files.close();
