@@ -147,4 +147,17 @@ describe('recent request ids', () => {
     expect(recent.get('b')).toBeUndefined();
     expect(['e', 'f'].map((id) => recent.get(id)?.predictions)).toEqual([[1], [1]]);
   });
+
+  it('index calls lazily: lookups between adds, and many more adds than the ring holds between lookups', () => {
+    const recent = new RecentRequests(8);
+    for (let i = 0; i < 5; i++) recent.add(`r${i}`, 'm', 1, i, [i]);
+    expect(recent.get('r4')?.predictions).toEqual([4]);
+    // 100 calls since the last lookup: only the ring's last 8 can be found, and the newest half at least is
+    for (let i = 5; i < 105; i++) recent.add(`r${i}`, 'm', 1, i, [i]);
+    expect(recent.get('r4')).toBeUndefined();
+    expect(recent.get('r96')).toBeUndefined();
+    for (let i = 101; i < 105; i++) expect(recent.get(`r${i}`)?.predictions).toEqual([i]);
+    recent.add('r101', 'm', 3, 200, ['again']);
+    expect(recent.get('r101')).toEqual({ model: 'm', version: 3, time: 200, predictions: ['again'] });
+  });
 });
