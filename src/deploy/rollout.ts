@@ -26,6 +26,8 @@ export interface RolloutContext {
   inUse(model: string, version: number, except: number): Promise<boolean>;
   /** Called once the rollout has nothing left to do. */
   finished(r: Rollout): void;
+  /** Moves `champion` back to the stable version of a promoted deployment (the blue-green guard's rollback). */
+  revert(d: Deployment, reason: string): Promise<void>;
 }
 
 const now = () => new Date().toISOString();
@@ -80,6 +82,22 @@ export class Rollout {
     return this.ctx.emit(this.d, type, message, data);
   }
 
+  private watching = false;
+
+  /** Starts recording both versions' windows (once). */
+  private watch(): void {
+    if (this.watching) return;
+    this.watching = true;
+    this.ctx.live.watch.track(this.d.model, [this.d.stable_version, this.d.candidate_version]);
+  }
+
+  /** Stops recording what watch() started. */
+  private unwatch(): void {
+    if (!this.watching) return;
+    this.watching = false;
+    this.ctx.live.watch.untrack(this.d.model, [this.d.stable_version, this.d.candidate_version]);
+  }
+
   private setWeight(weight: number): void {
     const d = this.d;
     this.ctx.policies.set(d.model, d.id, d.stable_version, d.candidate_version, weight);
@@ -89,7 +107,7 @@ export class Rollout {
   start(recovering: boolean): Promise<void> {
     return this.serial(async () => {
       const d = this.d;
-      this.ctx.live.watch.track(d.model, [d.stable_version, d.candidate_version]);
+      this.watch();
       this.setWeight(0);
       if (recovering && d.status !== 'pending') {
         const model = await this.ctx.registry.getModel(d.model);
@@ -250,10 +268,44 @@ export class Rollout {
     // the policy outlives the alias move until name resolutions cached before it have expired
     this.later(DRAIN_MS, () => {
       this.ctx.policies.clear(d.model, d.id);
-      this.ctx.live.watch.untrack(d.model);
+      if (d.strategy !== 'blue-green') this.unwatch();
     });
+    if (d.strategy === 'blue-green') this.guardSwitch();
     this.later(d.grace_ms, () => void this.unload(d.stable_version));
     this.ctx.finished(this);
+  }
+
+  /**
+   * Blue-green: through the grace period after the switch (while the old version is still loaded),
+   * the new version's window since the switch is held against the SLO and against the old version's
+   * last step interval before it; a breach moves `champion` straight back.
+   */
+  private guardSwitch(): void {
+    const d = this.d;
+    const switched = Date.now();
+    const before = this.ctx.live.watch.stats(d.model, d.stable_version, switched - d.step_interval_ms);
+    const every = Math.min(1000, Math.max(25, Math.floor(d.step_interval_ms / 5)));
+    let done = false;
+    const stop = () => {
+      done = true;
+      clearInterval(guard);
+      this.timers.delete(guard);
+      this.unwatch();
+    };
+    const guard = setInterval(() => {
+      if (done) return;
+      if (Date.now() - switched >= d.grace_ms) return stop();
+      const after = this.ctx.live.watch.stats(d.model, d.candidate_version, switched);
+      const v = judge(after, before, d.slo);
+      if (v.verdict !== 'breach') return;
+      stop();
+      void (async () => {
+        await this.emit('slo_breach', `version ${d.candidate_version} breached after the switch: ${v.reason}`, { candidate: after, stable: before, slo: d.slo });
+        await this.ctx.revert(this.d, `automatic: ${v.reason}`);
+      })().catch((e: unknown) => this.ctx.log.error({ model: d.model, deployment: d.id, err: String(e) }, 'blue-green rollback after an SLO breach failed'));
+    }, every);
+    guard.unref?.();
+    this.timers.add(guard);
   }
 
   private startShadow(): void {
@@ -365,7 +417,7 @@ export class Rollout {
     this.shadow?.stop();
     this.later(DRAIN_MS, () => {
       this.ctx.policies.clear(d.model, d.id);
-      this.ctx.live.watch.untrack(d.model);
+      this.unwatch();
       void this.unload(loser);
     });
     this.ctx.finished(this);

@@ -77,6 +77,7 @@ export class Deployments {
       finished: (r) => {
         if (this.rollouts.get(r.d.model) === r) this.rollouts.delete(r.d.model);
       },
+      revert: async (d, reason) => void (await this.rollbackPromoted(d, reason)),
     };
   }
 

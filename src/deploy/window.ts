@@ -47,10 +47,12 @@ export class CallRing {
 
 /**
  * Per-version windows of latency and errors, fed by the inference observer. Only versions that a
- * rollout tracks are recorded, so every other call costs one Map lookup.
+ * rollout tracks are recorded, so every other call costs one Map lookup. Tracking is counted per
+ * version: a rollout that ends stops recording only what no other rollout (or guard) still watches.
  */
 export class SloWatch implements InferenceObserver {
   private readonly tracked = new Map<string, Map<number, CallRing>>();
+  private readonly holders = new Map<string, number>();
 
   /** Starts recording the versions of a model (keeps rings already there). */
   track(model: string, versions: number[]): void {
@@ -59,12 +61,27 @@ export class SloWatch implements InferenceObserver {
       m = new Map();
       this.tracked.set(model, m);
     }
-    for (const v of versions) if (!m.has(v)) m.set(v, new CallRing());
+    for (const v of versions) {
+      const key = `${model}\u0000${v}`;
+      this.holders.set(key, (this.holders.get(key) ?? 0) + 1);
+      if (!m.has(v)) m.set(v, new CallRing());
+    }
   }
 
-  /** Stops recording a model. */
-  untrack(model: string): void {
-    this.tracked.delete(model);
+  /** Stops recording versions of a model that `track` started, once nothing else tracks them. */
+  untrack(model: string, versions: number[]): void {
+    const m = this.tracked.get(model);
+    for (const v of versions) {
+      const key = `${model}\u0000${v}`;
+      const n = (this.holders.get(key) ?? 0) - 1;
+      if (n > 0) {
+        this.holders.set(key, n);
+        continue;
+      }
+      this.holders.delete(key);
+      m?.delete(v);
+    }
+    if (m !== undefined && m.size === 0) this.tracked.delete(model);
   }
 
   observe(e: InferenceEvent): void {

@@ -110,6 +110,42 @@ describe('automatic rollback', () => {
     expect(late.every((a) => a.status === 200 && a.version === '1')).toBe(true);
   });
 
+  it('switches a blue-green deployment back when the new version breaches its SLO in the grace period', async () => {
+    load = startLoad(`${t.url}/v2/models/slow/infer`, () => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] }), 4);
+    await load.more(20);
+    const created = await http('POST', `${t.url}/api/v1/deployments`, {
+      model: 'slow',
+      version: 2,
+      strategy: 'blue-green',
+      step_interval: `${INTERVAL_MS}ms`,
+      slo_p95_ms: 20,
+      min_requests: 3,
+      grace: '1m',
+    });
+    expect(created.status, created.text).toBe(201);
+    const done = await waitFor(async () => {
+      const s = await status('slow');
+      return s.id === created.json.id && ['rolled_back', 'failed'].includes(s.status) ? s : undefined;
+    }, 20_000);
+    expect(done.status).toBe('rolled_back');
+    expect(done.reason).toMatch(/^automatic: p95 latency [0-9.]+ ms exceeds the SLO of 20 ms/);
+    const evs = (await events('slow')).filter((e) => Date.parse(e.at) >= Date.parse(created.json.created_at));
+    const types = evs.map((e) => e.type);
+    expect(types).toContain('switched');
+    expect(types.indexOf('slo_breach')).toBeGreaterThan(types.indexOf('switched'));
+    expect(types.lastIndexOf('rolled_back')).toBeGreaterThan(types.indexOf('slo_breach'));
+    const switched = evs.find((e) => e.type === 'switched');
+    const rolled = evs.findLast((e) => e.type === 'rolled_back');
+    expect(Date.parse(rolled?.at ?? '') - Date.parse(switched?.at ?? '')).toBeLessThanOrEqual(2 * INTERVAL_MS);
+    expect((await t.core.registry.getModel('slow'))?.aliases.champion).toBe(1);
+    // the old version, still loaded, serves everything again
+    const after = Date.now();
+    await new Promise((r) => setTimeout(r, 400));
+    const late = load.answers.filter((a) => a.at > after + 100);
+    expect(late.length).toBeGreaterThan(0);
+    expect(late.every((a) => a.version === '1' && a.status === 200)).toBe(true);
+  });
+
   it('never gives traffic to a candidate whose warm-up on replayed live requests fails', async () => {
     let i = 0;
     load = startLoad(`${t.url}/v2/models/lookup/infer`, () => ({ inputs: [{ name: 'index', datatype: 'INT64', shape: [1], data: [10 + (i++ % 10)] }] }));

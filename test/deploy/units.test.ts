@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CallRing, judge, parseDurationField, parseSteps, sameArgmax, TrafficPolicies, tensorsClose, validateInput } from '../../src/deploy/index.js';
+import { CallRing, judge, parseDurationField, parseSteps, SloWatch, sameArgmax, TrafficPolicies, tensorsClose, validateInput } from '../../src/deploy/index.js';
 import type { Tensor } from '../../src/protocol/index.js';
 
 const slo = { p95_ms: 100, error_rate: 0.01, min_requests: 10 };
@@ -42,6 +42,20 @@ describe('the SLO guard', () => {
     expect(all).toMatchObject({ requests: 100, errors: 10, error_rate: 0.1 });
     expect(all.p95_ms).toBe(95); // 90 successful latencies 1..99 without multiples of 10: the 86th is 95
     expect(ring.stats(2, 1091)).toMatchObject({ requests: 10, errors: 1 });
+  });
+
+  it('records a version while any rollout or guard still tracks it', () => {
+    const watch = new SloWatch();
+    const call = (version: number, time: number) =>
+      watch.observe({ model: 'm', version, requestId: undefined, status: 200, seconds: 0.001, time, request: undefined, outputs: undefined, route: undefined, error: undefined });
+    watch.track('m', [1, 2]); // a blue-green rollout whose guard outlives it
+    watch.track('m', [2, 3]); // the next rollout, started during the grace period
+    watch.untrack('m', [1, 2]);
+    for (const v of [1, 2, 3]) call(v, 10);
+    expect([1, 2, 3].map((v) => watch.stats('m', v, 0).requests)).toEqual([0, 1, 1]);
+    watch.untrack('m', [2, 3]);
+    call(2, 11);
+    expect(watch.stats('m', 2, 0).requests).toBe(0);
   });
 });
 
