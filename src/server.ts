@@ -58,7 +58,7 @@ export interface ServerOptions {
   /** How often alert rules are evaluated, ms (default 10 s; 0: only when `alerts.evaluate()` is called). */
   alertIntervalMs?: number;
   /** Live monitoring and the prediction log (sample rate, window, queue); false turns both off. */
-  monitoring?: Pick<MonitoringOptions, 'sampleRate' | 'predictionLog' | 'windowMs' | 'buckets' | 'queueRows' | 'flushMs'> | false;
+  monitoring?: Pick<MonitoringOptions, 'sampleRate' | 'predictionLog' | 'windowMs' | 'buckets' | 'queueRows' | 'flushMs' | 'retentionMs'> | false;
 }
 
 export interface RunningServer {

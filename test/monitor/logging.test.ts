@@ -242,6 +242,39 @@ describe('prediction log pages', () => {
     }
   });
 
+  it('deletes day files once their day ended longer ago than the retention, and keeps logging', async () => {
+    const { home, cleanup } = await tempHome();
+    const dir = join(home, 'predictions');
+    const store = new PredictionStore(dir);
+    const days = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `2026-11-${25 - from - i}.sqlite`);
+    try {
+      // six day files in one batch: more than the writer (2) and the readers (4) keep open at once
+      const batch = new LogBatch();
+      for (let d = 0; d < 6; d++) call(batch, `day-${d}`, t0 - d * DAY, ['Oslo']);
+      expect(store.append(batch)).toBe(true);
+      await store.flush();
+      expect(store.files()).toEqual(days(0, 6));
+      const ids = Array.from({ length: 6 }, (_, d) => `day-${d}`);
+      expect([...store.findRequests(ids).keys()].sort()).toEqual(ids);
+      // now = 2026-11-26 12:00: with a 2-day retention, days that ended before 11-24 12:00 go (11-23 and older)
+      const now = t0 + 1000 + DAY / 2;
+      expect(store.prune(2 * DAY, now)).toEqual(days(2, 6));
+      await store.flush();
+      expect(readdirSync(dir).filter((f) => !days(0, 2).some((k) => f.startsWith(k)))).toEqual([]);
+      expect(store.files()).toEqual(days(0, 2));
+      expect([...store.findRequests(ids).keys()].sort()).toEqual(['day-0', 'day-1']);
+      const next = new LogBatch();
+      call(next, 'later', t0 + 2000, ['Lima']);
+      expect(store.append(next)).toBe(true);
+      await store.flush();
+      expect(store.findRequests(['later']).size).toBe(1);
+      expect(store.prune(0, now)).toEqual(days(0, 2));
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
   const idsIn = (store: PredictionStore): (string | null)[] => {
     const ids: (string | null)[] = [];
     store.scanCalls('shop', t0 - DAY, t0 + DAY, (c) => {

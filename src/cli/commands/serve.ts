@@ -25,12 +25,20 @@ interface ServeFlags {
   logSampleRate: number;
   predictionLog: boolean;
   driftWindow?: number;
+  logRetention?: number;
 }
 
 function parseRate(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`expected a rate between 0 and 1, got '${value}'`);
   return n;
+}
+
+function parseRetention(value: string): number {
+  if (value.trim() === '0') return 0;
+  const ms = parseWindow(value);
+  if (ms === undefined || ms < 86_400_000) throw new InvalidArgumentError(`expected 0 or a duration of at least 1d, like 30d or 720h, got '${value}'`);
+  return ms;
 }
 
 function parseDuration(value: string): number {
@@ -86,7 +94,8 @@ const serveOptions = (cmd: Command) =>
     .option('--batch-root <dir>', 'keep the files of batch jobs submitted over HTTP inside this directory')
     .option('--log-sample-rate <r>', 'share of inference calls logged and monitored, 0-1 (0 turns both off)', parseRate, 1)
     .option('--no-prediction-log', 'do not write the prediction log under <home>/predictions (live drift stays on)')
-    .option('--drift-window <duration>', 'live drift and accuracy window, sliding by a twelfth of it (default 1h)', parseDuration);
+    .option('--drift-window <duration>', 'live drift and accuracy window, sliding by a twelfth of it (default 1h)', parseDuration)
+    .option('--log-retention <duration>', 'delete prediction log day files once their day ended this long ago (default 30d; 0 keeps them)', parseRetention);
 
 /** Runs the server until SIGINT/SIGTERM, then closes it cleanly. */
 async function serve(core: BerthCore, o: ServeFlags, after?: (url: string) => void): Promise<void> {
@@ -99,7 +108,12 @@ async function serve(core: BerthCore, o: ServeFlags, after?: (url: string) => vo
     batching: o.batching ? { maxBatchSize: o.maxBatchSize, maxQueueDelayUs: 0 } : false,
     workers: o.workers,
     batchRoot: o.batchRoot,
-    monitoring: { sampleRate: o.logSampleRate, predictionLog: o.predictionLog, ...(o.driftWindow !== undefined ? { windowMs: o.driftWindow } : {}) },
+    monitoring: {
+      sampleRate: o.logSampleRate,
+      predictionLog: o.predictionLog,
+      ...(o.driftWindow !== undefined ? { windowMs: o.driftWindow } : {}),
+      ...(o.logRetention !== undefined ? { retentionMs: o.logRetention } : {}),
+    },
     ...(o.grpcPort !== undefined ? { grpcPort: o.grpcPort } : {}),
   });
   after?.(server.url);

@@ -18,7 +18,9 @@ import { loadReferenceSummary, type ReferenceSummary } from './reference.js';
 import { type CellValue, type ColumnSummary, SlidingWindow, summarizedColumns } from './summary.js';
 
 /** Defaults: a one-hour window of twelve five-minute buckets, a 100,000-row queue drained every 200 ms. */
-export const MONITORING_DEFAULTS = { windowMs: 3_600_000, buckets: 12, queueRows: 100_000, flushMs: 200, sampleRate: 1 };
+export const MONITORING_DEFAULTS = { windowMs: 3_600_000, buckets: 12, queueRows: 100_000, flushMs: 200, sampleRate: 1, retentionMs: 30 * 86_400_000 };
+/** How often day files past the retention are looked for. */
+const PRUNE_EVERY_MS = 3_600_000;
 const NO_TENSORS: Tensor[] = [];
 /**
  * Rows drained per turn of the event loop (and queued rows that start a drain): a slice holds the loop
@@ -48,6 +50,8 @@ export interface MonitoringOptions {
   /** Sub-buckets per window (the window slides by one bucket). */
   buckets?: number;
   flushMs?: number;
+  /** Day files of the prediction log are deleted once their day ended this long ago (default 30 days; 0 keeps them all). */
+  retentionMs?: number;
   /** Prometheus registry for the counters and gauges. */
   metrics?: PromRegistry;
   logger?: Logger;
@@ -78,6 +82,7 @@ export class Monitoring implements InferenceObserver {
   private draining: Promise<void> | undefined;
   private pendingLog: LogBatch | undefined;
   private readonly timer: NodeJS.Timeout;
+  private readonly pruner: NodeJS.Timeout | undefined;
   private readonly states = new Map<string, VersionState>();
   private readonly loading = new Map<string, Promise<VersionState | undefined>>();
   private readonly recentRequests = new RecentRequests(RECENT_REQUESTS);
@@ -117,6 +122,20 @@ export class Monitoring implements InferenceObserver {
     this.feedbackJoin = new FeedbackJoin(this);
     // the timer bounds how long a call waits to be logged: it drains and sends whatever was gathered
     this.timer = setInterval(() => void this.drain().then(() => this.writeLog()), opts.flushMs ?? MONITORING_DEFAULTS.flushMs).unref();
+    const retention = opts.retentionMs ?? MONITORING_DEFAULTS.retentionMs;
+    if (this.store !== undefined && retention > 0) {
+      const store = this.store;
+      const prune = () => {
+        try {
+          const gone = store.prune(retention);
+          if (gone.length > 0) opts.logger?.info({ files: gone }, 'prediction log: day files past the retention deleted');
+        } catch (e) {
+          opts.logger?.warn({ err: e }, 'prediction log: could not delete day files past the retention');
+        }
+      };
+      prune();
+      this.pruner = setInterval(prune, PRUNE_EVERY_MS).unref();
+    }
   }
 
   /** Hot path: sample, bound, queue a reference to the event. No copying, no serialization. */
@@ -383,6 +402,7 @@ export class Monitoring implements InferenceObserver {
   async close(): Promise<void> {
     if (this.closed) return;
     clearInterval(this.timer);
+    clearInterval(this.pruner);
     await this.flush();
     this.closed = true;
     await this.store?.close();

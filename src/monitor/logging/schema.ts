@@ -45,8 +45,8 @@ export interface FeedbackRow {
 }
 
 /**
- * Day files opened on demand, at most `keep` at a time (the oldest closed first: traffic writes
- * today's file, and yesterday's for a few late calls; older ones are reopened when read).
+ * Day files opened on demand, at most `keep` at a time, the least recently used closed first (traffic
+ * writes today's file, and yesterday's for a few late calls; older ones are reopened when read).
  */
 export class DayFiles {
   private readonly open = new Map<string, Database.Database>();
@@ -59,17 +59,28 @@ export class DayFiles {
   /** The connection to a day file, creating the file and its tables the first time. */
   get(file: string): Database.Database {
     let db = this.open.get(file);
-    if (db === undefined) {
-      db = openSqlite(join(this.dir, file));
-      db.exec(SCHEMA);
+    if (db !== undefined) {
+      // the map's order is the order of use: the least recently used file is closed first
+      this.open.delete(file);
       this.open.set(file, db);
-      if (this.open.size > this.keep) {
-        const oldest = [...this.open.keys()].sort()[0] as string;
-        this.open.get(oldest)?.close();
-        this.open.delete(oldest);
-      }
+      return db;
+    }
+    db = openSqlite(join(this.dir, file));
+    db.exec(SCHEMA);
+    this.open.set(file, db);
+    if (this.open.size > this.keep) {
+      // never the file just opened (closing "the oldest by name" closed it when it was the oldest)
+      const [lru, conn] = this.open.entries().next().value as [string, Database.Database];
+      conn.close();
+      this.open.delete(lru);
     }
     return db;
+  }
+
+  /** Closes a file's connection if it is open. */
+  drop(file: string): void {
+    this.open.get(file)?.close();
+    this.open.delete(file);
   }
 
   /** Closes every open file. */
@@ -96,6 +107,7 @@ export interface PageMessage {
 export type ToWriter =
   | { op: 'pages'; seq: number; pages: PageMessage[] }
   | { op: 'feedback'; seq: number; file: string; rows: FeedbackRow[] }
+  | { op: 'prune'; seq: number; files: string[] }
   | { op: 'crash' }
   | { op: 'exit' };
 

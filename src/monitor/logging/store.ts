@@ -146,6 +146,17 @@ export class PredictionStore {
     return this.writer.flush();
   }
 
+  /**
+   * Deletes the day files whose whole day ended more than `retentionMs` before `now` (their labels
+   * with them); returns their names. The deletes run on the writer thread after the writes posted before.
+   */
+  prune(retentionMs: number, now = Date.now()): string[] {
+    const old = this.files().filter((f) => Date.parse(`${DAY_FILE.exec(f)?.[1]}T00:00:00Z`) + DAY_MS <= now - retentionMs);
+    for (const f of old) this.reads.drop(f);
+    this.writer.prune(old);
+    return old;
+  }
+
   /** Ends the writer thread as a crash would (for tests); the next append starts a new one. */
   crashWriter(): void {
     this.writer.crash();

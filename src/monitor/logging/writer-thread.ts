@@ -4,6 +4,8 @@
  * fsyncs and WAL checkpoints off the thread that serves requests. Started by LogWriter (writer.ts);
  * never imported by anything else.
  */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DayFiles, type FromWriter, INSERT_FEEDBACK, INSERT_PAGE, type PageMessage, type ToWriter, type WriterInit } from './schema.js';
 
@@ -59,6 +61,17 @@ function handle(m: ToWriter): FromWriter | undefined {
         return { seq: m.seq };
       } catch (e) {
         return { seq: m.seq, error: `${m.file}: ${e instanceof Error ? e.message : String(e)}` };
+      }
+    case 'prune':
+      // day files past the retention: closed here first, so no connection writes into an unlinked file
+      try {
+        for (const f of m.files) {
+          files.drop(f);
+          for (const suffix of ['', '-wal', '-shm']) rmSync(join(files.dir, f + suffix), { force: true });
+        }
+        return { seq: m.seq };
+      } catch (e) {
+        return { seq: m.seq, error: e instanceof Error ? e.message : String(e) };
       }
     case 'crash':
       // LogWriter.crash(): the thread ends here, as a native failure would end it. Not by throwing: an

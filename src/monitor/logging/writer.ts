@@ -92,6 +92,12 @@ export class LogWriter {
     this.post(worker, { op: 'feedback', seq: 0, file, rows }, { bytes: 0, pages: [], feedbackRows: rows.length }, []);
   }
 
+  /** Deletes day files (the writer thread closes its connections to them first). */
+  prune(files: string[]): void {
+    const worker = this.closed || files.length === 0 ? undefined : this.writer();
+    if (worker !== undefined) this.post(worker, { op: 'prune', seq: 0, files }, { bytes: 0, pages: [], feedbackRows: 0 }, []);
+  }
+
   /** Resolves once every write posted so far is committed (or lost with a crashed writer, and counted). */
   flush(): Promise<void> {
     if (this.acked >= this.seq) return Promise.resolve();
