@@ -268,7 +268,7 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
   const featureStore = own(openFeatureStore({ home: core.config.home }));
   const experiments = own(await openExperiments({ home: core.config.home, registry: core.registry }));
   // Calls that name no version go to the first router with an answer; observers see every call.
-  const deployments = own(openDeployments({ home: core.config.home, registry: core.registry, serving: { models, log } }));
+  const deployments = own(openDeployments({ home: core.config.home, registry: core.registry, serving: { models, log }, metrics: metrics.registry }));
   // Experiments first: their units stay pinned to their variants; everyone else follows the rollout's policy.
   const routers: Router[] = [experimentRouter(experiments), deployments.router];
   const router = firstRoute(routers);

@@ -32,6 +32,11 @@ export class TrafficPolicies implements Router {
     if (this.policies.get(model)?.owner === owner) this.policies.delete(model);
   }
 
+  /** Every model's policy. */
+  entries(): IterableIterator<[string, Policy]> {
+    return this.policies.entries();
+  }
+
   /** The model's policy, if it has one. */
   get(model: string): Policy | undefined {
     return this.policies.get(model);

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry as PromRegistry } from 'prom-client';
 import { errors } from '../errors.js';
 import type { Registry } from '../registry/index.js';
 import type { ModelManager } from '../serving/index.js';
@@ -34,6 +35,8 @@ export interface DeploymentsOptions {
   /** How often the server looks for deployments recorded by another process, ms (default 500). */
   pollMs?: number;
   webhooks?: WebhookSender;
+  /** Prometheus registry for the deployment metrics (traffic split, active rollouts, events). */
+  metrics?: PromRegistry;
 }
 
 const now = () => new Date().toISOString();
@@ -50,6 +53,7 @@ export class Deployments {
   /** The inference observer feeding SLO windows, warm-up replay and shadow copies. */
   readonly observer = new LiveTraffic();
   private readonly rollouts = new Map<string, Rollout>();
+  private readonly eventCounter: Counter<'model' | 'type'> | undefined;
   private readonly webhooks: WebhookSender;
   private readonly log: Pick<Logger, 'info' | 'warn' | 'error'>;
   private poller: NodeJS.Timeout | undefined;
@@ -62,6 +66,7 @@ export class Deployments {
     this.log = opts.serving?.log ?? quiet;
     this.webhooks = opts.webhooks ?? new WebhookSender({ log: this.log });
     const serving = opts.serving;
+    if (opts.metrics) this.eventCounter = this.registerMetrics(opts.metrics);
     this.ctx = serving && {
       store,
       registry: opts.registry,
@@ -79,6 +84,41 @@ export class Deployments {
       },
       revert: async (d, reason) => void (await this.rollbackPromoted(d, reason)),
     };
+  }
+
+  /** Gauges read on scrape (each model's traffic split, the rollouts running here) and the event counter. */
+  private registerMetrics(registry: PromRegistry): Counter<'model' | 'type'> {
+    const router = this.router;
+    const rollouts = this.rollouts;
+    new Gauge({
+      name: 'berth_deployment_traffic_percent',
+      help: 'Share of the calls that name no version each version of a model gets from its traffic policy (models under a rollout only).',
+      labelNames: ['model', 'version'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [model, p] of router.entries()) {
+          this.set({ model, version: String(p.stable.version) }, 100 - p.weight);
+          if (p.candidate !== undefined && p.candidate.version !== p.stable.version) this.set({ model, version: String(p.candidate.version) }, p.weight);
+        }
+      },
+    });
+    new Gauge({
+      name: 'berth_deployment_active',
+      help: 'Rollouts running in this server (1 per model), by strategy, status and candidate version.',
+      labelNames: ['model', 'strategy', 'status', 'candidate_version'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const r of rollouts.values()) this.set({ model: r.d.model, strategy: r.d.strategy, status: r.d.status, candidate_version: String(r.d.candidate_version) }, 1);
+      },
+    });
+    return new Counter({
+      name: 'berth_deployment_events_total',
+      help: 'Deployment events (steps, switches, promotions, SLO breaches, rollbacks...) by type.',
+      labelNames: ['model', 'type'],
+      registers: [registry],
+    });
   }
 
   /** Server only: brings back rollouts a restart interrupted, starts recorded ones, and watches for more. */
@@ -118,6 +158,7 @@ export class Deployments {
 
   private async emit(d: Deployment, type: DeployEventType, message: string, data: Record<string, unknown> = {}): Promise<DeployEvent> {
     const event = await this.store.addEvent({ model: d.model, deployment_id: d.id, type, message, data, at: now() });
+    this.eventCounter?.inc({ model: d.model, type });
     this.log.info({ model: d.model, deployment: d.id, event: type, candidate: d.candidate_version }, message);
     for (const url of d.webhooks) void this.webhooks.send(url, event);
     return event;

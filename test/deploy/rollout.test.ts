@@ -139,6 +139,12 @@ describe('canary under load', () => {
       return s.status === 'running' && s.weight === 50 ? s : undefined;
     });
     expect(mid.live.candidate.version).toBe(2);
+    // the split and the running rollout are Prometheus metrics too
+    const scraped = (await http('GET', `${t.url}/metrics`)).text;
+    expect(scraped).toContain('berth_deployment_traffic_percent{model="canary",version="1"} 50');
+    expect(scraped).toContain('berth_deployment_traffic_percent{model="canary",version="2"} 50');
+    expect(scraped).toContain('berth_deployment_active{model="canary",strategy="canary",status="running",candidate_version="2"} 1');
+    expect(scraped).toMatch(/berth_deployment_events_total\{model="canary",type="step"\} 1\n/);
     // an explicit version bypasses the policy
     expect((await http('POST', `${t.url}/v2/models/canary/versions/1/infer`, x3())).json.model_version).toBe('1');
     // gRPC calls follow the same policy
@@ -171,6 +177,9 @@ describe('canary under load', () => {
     const evs = await events('canary');
     expect(evs.filter((e) => e.type === 'step').map((e) => e.data.weight)).toEqual([50, 100]);
     expect(evs.filter((e) => e.type === 'step_passed')).toHaveLength(2);
+    const after = (await http('GET', `${t.url}/metrics`)).text;
+    expect(after).toMatch(/berth_deployment_events_total\{model="canary",type="promoted"\} 1\n/);
+    expect(after).not.toContain('berth_deployment_active{model="canary"');
     expect((await t.core.registry.getModel('canary'))?.aliases).toMatchObject({ champion: 2, previous: 1 });
     // a second deployment of the version that is now champion is refused
     const again = await http('POST', `${t.url}/api/v1/deployments`, { model: 'canary', version: 2, strategy: 'canary' });
