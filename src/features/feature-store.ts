@@ -5,7 +5,7 @@ import { type FeatureRepo, loadRepoFile } from './definitions.js';
 import { compileLayout, type Layout, parseRefs } from './layout.js';
 import { materializeViews, type MaterializeReport, type ProgressFn } from './materialize.js';
 import { checkRepoSources, historicalFeatures, type HistoricalResult } from './offline/index.js';
-import { checkEntities, type OnlineFeaturesResponse, readOnline } from './online-read.js';
+import { checkEntities, type OnlineFeaturesResponse, readOnline, readOnlineJson } from './online-read.js';
 import { type OnlineStore, openOnlineStore } from './online/index.js';
 import { type PushRequest, planPush } from './push.js';
 import { FeatureRegistry, type PlanItem } from './registry.js';
@@ -130,6 +130,13 @@ export class FeatureStore {
     const layout = this.layout(req);
     const n = checkEntities(layout, req.entities);
     return readOnline(this.online, layout, req.entities, n);
+  }
+
+  /** `getOnlineFeatures` answered as JSON text (what the HTTP route sends), built without `JSON.stringify`. */
+  async getOnlineFeaturesJson(req: OnlineFeaturesRequest): Promise<string> {
+    const layout = this.layout(req);
+    const n = checkEntities(layout, req.entities);
+    return readOnlineJson(this.online, layout, req.entities, n);
   }
 
   /**

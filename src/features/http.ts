@@ -36,17 +36,19 @@ export async function featuresPlugin(app: FastifyInstance, opts: FeaturesPluginO
   }, opts.reloadMs ?? 1000).unref();
   app.addHook('onClose', async () => clearInterval(timer));
 
-  app.post('/get-online-features', { config: { role: 'read' } }, async (req) => {
+  app.post('/get-online-features', { config: { role: 'read' } }, async (req, reply) => {
     const b = body(req.body);
     if (b.full_feature_names !== undefined && typeof b.full_feature_names !== 'boolean') {
       throw errors.badRequest('full_feature_names must be true or false', 'full_feature_names');
     }
-    return fs.getOnlineFeatures({
+    const json = await fs.getOnlineFeaturesJson({
       features: b.features as string[] | undefined,
       service: b.feature_service as string | undefined,
       entities: b.entities as Record<string, unknown[]>,
       fullFeatureNames: b.full_feature_names === true,
     });
+    // already JSON: Fastify sends a string with a JSON content type as it is
+    return reply.type('application/json; charset=utf-8').send(json);
   });
 
   app.post('/push', { config: { role: 'deploy' } }, async (req) => {
