@@ -1,4 +1,5 @@
 // npm run bench -- routing [--seconds 5] [--rounds 3] [--concurrency 16] [--users 100000] [--only one,split,canary,exp] [--profile DIR]
+//   [--calls 1000000] [--exp-calls 200000] (in-process micro-benchmarks of the routers first)
 // The per-request cost of the traffic policy and of experiment assignment, in one run against one
 // `berth serve` child process: the same identity model served (a) with no policy, one version,
 // (b) two versions with the client choosing (half the calls to /versions/1/infer, half to
@@ -17,6 +18,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Deployments, SqliteDeploymentStore } from '../src/deploy/index.js';
+import { openExperiments } from '../src/experiments/index.js';
 import { buildModel } from '../src/onnx/index.js';
 import type { InferenceEvent } from '../src/serving/index.js';
 import { closedLoop, freePort, type LoadResult, median, startProcess, stopProcess, table, waitReady } from './lib.js';
@@ -75,10 +77,10 @@ function poster(urls: readonly string[], body: string, connections: number, user
 }
 
 /** CPU seconds (user + system, every thread) a process has used so far, from /proc (Linux); NaN elsewhere. */
-function cpuSeconds(pid: number | undefined): number {
+function cpuSeconds(pid: number | undefined, file = `/proc/${pid}/stat`): number {
   try {
     // fields after the ")" that closes the command name: state is 3rd overall, utime 14th, stime 15th
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    const fields = readFileSync(file, 'utf8').split(') ')[1]?.split(' ') ?? [];
     return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks; USER_HZ is 100 on Linux
   } catch {
     return Number.NaN;
@@ -130,6 +132,49 @@ function micro(calls: number, runs: number): string {
   );
 }
 
+/** CPU seconds of this process's main thread (its tid is the pid), from /proc (Linux); NaN elsewhere. */
+function mainThreadCpu(): number {
+  return cpuSeconds(process.pid, `/proc/self/task/${process.pid}/stat`);
+}
+
+/**
+ * µs of main-thread CPU per experiments route() in this process, flushes included (exposures go to
+ * the SQLite store's writer thread), for `calls` calls whose units are drawn from `users`, first as
+ * new units then as returning ones; and of the whole process (writer thread included).
+ */
+async function experimentsMicro(calls: number, users: number): Promise<string> {
+  const home = mkdtempSync(join(tmpdir(), 'berth-bench-exp-'));
+  const x = await openExperiments({ home });
+  try {
+    await x.create({ name: 'bench', model: 'exp', variants: ['control=exp:1', 'treatment=exp:2'], unit: 'header:x-user-id', metric: 'binary' });
+    let rnd = 0x9e3779b9;
+    const rows: string[][] = [];
+    for (const pass of ['mostly new units', 'returning units']) {
+      const main0 = mainThreadCpu();
+      const all0 = process.cpuUsage();
+      for (let i = 0; i < calls; i++) {
+        rnd ^= rnd << 13;
+        rnd ^= rnd >>> 17;
+        rnd ^= rnd << 5;
+        x.route('exp', { 'x-user-id': `user-${(rnd >>> 0) % users}` }, `${pass[0]}-${i.toString(36).padStart(6, '0')}`);
+        // request ids ascend as the server's do; yield as its event loop does, so timers and the writer's answers run
+        if (i % 1024 === 1023) await new Promise((r) => setImmediate(r));
+      }
+      await x.flush();
+      const all = process.cpuUsage(all0);
+      rows.push([pass, ((mainThreadCpu() - main0) / calls * 1e6).toFixed(2), ((all.user + all.system) / calls).toFixed(2)]);
+    }
+    return (
+      `experiments route() + flush in-process, ${calls} calls per pass over ${users} users\n` +
+      table(['pass', 'main thread CPU µs/call', 'process CPU µs/call (writer thread included)'], rows) +
+      '\n\n'
+    );
+  } finally {
+    await x.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
 /** Runs the routing benchmark and prints its table. */
 export async function routingBench(args: string[]): Promise<void> {
   const seconds = argOf(args, '--seconds', 5);
@@ -140,6 +185,7 @@ export async function routingBench(args: string[]): Promise<void> {
   const only = onlyAt >= 0 ? new Set(String(args[onlyAt + 1]).split(',')) : undefined;
   const cases = CASES.filter((c) => only === undefined || only.has(c.key));
   process.stdout.write(micro(argOf(args, '--calls', 1_000_000), 7));
+  process.stdout.write(await experimentsMicro(argOf(args, '--exp-calls', 200_000), users));
   const home = mkdtempSync(join(tmpdir(), 'berth-bench-routing-'));
   const file = join(home, 'identity.onnx');
   writeFileSync(

@@ -266,7 +266,7 @@ export async function startServer(core: BerthCore, opts: ServerOptions = {}): Pr
 
   // one feature store for the feature server routes and for models that read features
   const featureStore = own(openFeatureStore({ home: core.config.home }));
-  const experiments = own(await openExperiments({ home: core.config.home, registry: core.registry }));
+  const experiments = own(await openExperiments({ home: core.config.home, registry: core.registry, logger: log }));
   // Calls that name no version go to the first router with an answer; observers see every call.
   const deployments = own(openDeployments({ home: core.config.home, registry: core.registry, serving: { models, log }, metrics: metrics.registry }));
   // Experiments first: their units stay pinned to their variants; everyone else follows the rollout's policy.

@@ -17,7 +17,7 @@ export { type ExperimentsApi, RemoteExperiments } from './remote.js';
 export { armSummary, buildReport, type ExperimentReport, type ReportComparison, type ReportVariant } from './report.js';
 export { experimentRouter } from './router.js';
 export { Experiments, type ExperimentsOptions, type Headers, openExperiments, type RoutedRequest } from './service.js';
-export { SqliteExperimentStore } from './sqlite.js';
+export { SqliteExperimentStore, type SqliteExperimentStoreOptions } from './sqlite.js';
 export type {
   ArmTotals,
   Experiment,

@@ -1,6 +1,10 @@
-import { changeWatcher, openSqlite } from '../sqlite.js';
 import type Database from 'better-sqlite3';
+import pino, { type Logger } from 'pino';
 import { errors } from '../errors.js';
+import { changeWatcher, openSqlite } from '../sqlite.js';
+import { ExposureWriter, type ExposureWriterOptions } from './exposure-writer.js';
+import { ExposureApplier, encodeExposures } from './exposures.js';
+import { EXPERIMENTS_SCHEMA, tuneForExposures } from './schema.js';
 import type { ArmTotals, Experiment, ExperimentStore, Exposure, OutcomeResult } from './types.js';
 
 interface ExperimentRow {
@@ -11,6 +15,9 @@ interface ExperimentRow {
   stopped_at: string | null;
 }
 
+/** Where the store reports lost exposures when it was given no logger: stderr, warnings and up. */
+const defaultLogger = (): Pick<Logger, 'warn' | 'error'> => pino({ level: 'warn', base: { component: 'experiments' } }, pino.destination(2));
+
 const toExperiment = (r: ExperimentRow): Experiment => ({
   ...(JSON.parse(r.spec) as Omit<Experiment, 'status' | 'created_at' | 'stopped_at'>),
   name: r.name,
@@ -19,73 +26,63 @@ const toExperiment = (r: ExperimentRow): Experiment => ({
   stopped_at: r.stopped_at,
 });
 
-const EXPOSED_CACHE = 1_000_000;
-const byKey = (a: [string, string], b: [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
-/** Request mappings per INSERT statement (3 parameters each, well under SQLite's limit). */
-const REQUEST_ROWS = 128;
+/** Options of the SQLite store. */
+export interface SqliteExperimentStoreOptions {
+  /**
+   * Where exposures are written: `thread` (default for a file) on a writer thread with its own
+   * connection, or `inline` on the calling thread (always for ':memory:', which one connection owns).
+   */
+  exposures?: 'thread' | 'inline';
+  /** Bounds of the writer thread's queue (see ExposureWriter). */
+  writer?: Omit<ExposureWriterOptions, 'logger'>;
+  /** Where lost exposures and writer restarts are reported. */
+  logger?: Pick<Logger, 'warn' | 'error'>;
+}
 
 /**
- * Experiments in SQLite (WAL). `exp_arms` holds each arm's n, Σx and Σx² so that a report reads a
- * handful of rows; `exp_units` holds each unit's variant and current value (for deduplication);
- * `exp_requests` maps request ids to units so that outcomes can name a response.
+ * Experiments in SQLite (WAL); see schema.ts for the tables. Exposures, the one write on the hot
+ * path, go to a writer thread as compact batches (exposures.ts); everything else runs on this
+ * connection, and whatever reads or changes arms first waits until every exposure batch handed over
+ * before it is committed, so a report or an outcome never misses an exposure.
  */
 export class SqliteExperimentStore implements ExperimentStore {
   private readonly db: Database.Database;
   /** Whether another connection committed since the last call (see changeWatcher). */
   readonly changedElsewhere: () => boolean;
-  /** Units this process has written, per experiment, so repeat visitors cost no insert (bounded). */
-  private readonly exposed = new Map<string, Set<string>>();
+  private readonly writer: ExposureWriter | undefined;
+  private readonly inline: ExposureApplier | undefined;
 
-  constructor(path: string) {
-    this.db = openSqlite(path);
-    // exposures insert all over exp_units and exp_requests: a larger page cache keeps their B-trees'
-    // pages in memory, and a larger WAL copies a page rewritten by many batches back once, not per batch
-    this.db.pragma('cache_size = -32768');
-    this.db.pragma('wal_autocheckpoint = 4096');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS experiments (
-        name TEXT PRIMARY KEY,
-        spec TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('running', 'stopped')),
-        created_at TEXT NOT NULL,
-        stopped_at TEXT
-      );
-      CREATE TABLE IF NOT EXISTS exp_arms (
-        experiment TEXT NOT NULL,
-        variant TEXT NOT NULL,
-        n INTEGER NOT NULL DEFAULT 0,
-        sum REAL NOT NULL DEFAULT 0,
-        sumsq REAL NOT NULL DEFAULT 0,
-        msprt_p REAL NOT NULL DEFAULT 1,
-        PRIMARY KEY (experiment, variant)
-      ) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS exp_units (
-        experiment TEXT NOT NULL,
-        unit_id TEXT NOT NULL,
-        variant TEXT NOT NULL,
-        value REAL NOT NULL DEFAULT 0,
-        PRIMARY KEY (experiment, unit_id)
-      ) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS exp_requests (
-        experiment TEXT NOT NULL,
-        request_id TEXT NOT NULL,
-        unit_id TEXT NOT NULL,
-        PRIMARY KEY (experiment, request_id)
-      ) WITHOUT ROWID;`);
+  constructor(path: string, opts: SqliteExperimentStoreOptions = {}) {
+    this.db = tuneForExposures(openSqlite(path));
+    this.db.exec(EXPERIMENTS_SCHEMA);
     this.changedElsewhere = changeWatcher(this.db);
+    if (path === ':memory:' || opts.exposures === 'inline') this.inline = new ExposureApplier(this.db);
+    else this.writer = new ExposureWriter(path, { ...opts.writer, logger: opts.logger ?? defaultLogger() });
+  }
+
+  /** Exposures lost by the writer thread (it died twice with them, a write failed, or it fell too far behind). */
+  get lostExposures(): number {
+    return this.writer?.lost ?? 0;
+  }
+
+  /** The exposure writer thread, if this store has one (tests crash it). */
+  get exposureWriter(): ExposureWriter | undefined {
+    return this.writer;
   }
 
   async create(e: Experiment): Promise<void> {
     const { name, status, created_at, stopped_at, ...spec } = e;
-    this.db.transaction(() => {
-      const exists = this.db.prepare('SELECT 1 FROM experiments WHERE name = ?').get(name);
-      if (exists) throw errors.conflict(`experiment '${name}' already exists`);
-      this.db
-        .prepare('INSERT INTO experiments (name, spec, status, created_at, stopped_at) VALUES (?, ?, ?, ?, ?)')
-        .run(name, JSON.stringify(spec), status, created_at, stopped_at);
-      const arm = this.db.prepare('INSERT INTO exp_arms (experiment, variant) VALUES (?, ?)');
-      for (const v of e.variants) arm.run(name, v.name);
-    })();
+    this.db
+      .transaction(() => {
+        const exists = this.db.prepare('SELECT 1 FROM experiments WHERE name = ?').get(name);
+        if (exists) throw errors.conflict(`experiment '${name}' already exists`);
+        this.db
+          .prepare('INSERT INTO experiments (name, spec, status, created_at, stopped_at) VALUES (?, ?, ?, ?, ?)')
+          .run(name, JSON.stringify(spec), status, created_at, stopped_at);
+        const arm = this.db.prepare('INSERT INTO exp_arms (experiment, variant) VALUES (?, ?)');
+        for (const v of e.variants) arm.run(name, v.name);
+      })
+      .immediate();
   }
 
   async get(name: string): Promise<Experiment | undefined> {
@@ -104,52 +101,17 @@ export class SqliteExperimentStore implements ExperimentStore {
     return e;
   }
 
-  async expose(experiment: Experiment, exposures: Exposure[]): Promise<void> {
-    const name = experiment.name;
-    let known = this.exposed.get(name);
-    if (known === undefined || known.size > EXPOSED_CACHE) {
-      known = new Set();
-      this.exposed.set(name, known);
+  /** Hands the exposures to the writer thread; resolves once they are committed. */
+  expose(experiment: Experiment, exposures: Exposure[]): Promise<void> {
+    if (exposures.length === 0) return Promise.resolve();
+    const batch = encodeExposures(experiment, exposures);
+    if (this.writer !== undefined) return this.writer.write(batch);
+    try {
+      this.inline?.apply(batch);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
     }
-    // units this process has not written yet, and request mappings, each sorted by key: inserting
-    // in key order walks the B-tree's pages once each instead of jumping between them per row
-    const fresh = new Map<string, string>();
-    const requests: [string, string][] = [];
-    for (const x of exposures) {
-      if (!known.has(x.unitId) && !fresh.has(x.unitId)) fresh.set(x.unitId, x.variant);
-      if (x.requestId !== undefined) requests.push([x.requestId, x.unitId]);
-    }
-    const units = [...fresh].sort(byKey);
-    requests.sort(byKey);
-    const joined = new Map<string, number>();
-    this.db.transaction(() => {
-      const unit = this.db.prepare('INSERT OR IGNORE INTO exp_units (experiment, unit_id, variant) VALUES (?, ?, ?)');
-      for (const [unitId, variant] of units) {
-        if (unit.run(name, unitId, variant).changes > 0) joined.set(variant, (joined.get(variant) ?? 0) + 1);
-      }
-      for (let i = 0; i < requests.length; i += REQUEST_ROWS) {
-        const chunk = requests.slice(i, i + REQUEST_ROWS);
-        const params: string[] = [];
-        for (const [requestId, unitId] of chunk) params.push(name, requestId, unitId);
-        this.requestInsert(chunk.length).run(params);
-      }
-      const arm = this.db.prepare('UPDATE exp_arms SET n = n + ? WHERE experiment = ? AND variant = ?');
-      for (const [variant, n] of joined) arm.run(n, name, variant);
-    })();
-    for (const [u] of units) known.add(u);
-  }
-
-  private readonly inserts = new Map<number, Database.Statement>();
-
-  /** `INSERT OR IGNORE` of `rows` request mappings in one statement (SQLite's per-statement cost dominates). */
-  private requestInsert(rows: number): Database.Statement {
-    let st = this.inserts.get(rows);
-    if (st === undefined) {
-      const values = Array.from({ length: rows }, () => '(?, ?, ?)').join(', ');
-      st = this.db.prepare(`INSERT OR IGNORE INTO exp_requests (experiment, request_id, unit_id) VALUES ${values}`);
-      this.inserts.set(rows, st);
-    }
-    return st;
   }
 
   async recordOutcomes(
@@ -157,6 +119,7 @@ export class SqliteExperimentStore implements ExperimentStore {
     items: { unitId?: string; requestId?: string; value: number; variant?: string }[],
     assignNew: boolean,
   ): Promise<OutcomeResult> {
+    await this.writer?.flush();
     const name = experiment.name;
     const byRequest = this.db.prepare('SELECT unit_id FROM exp_requests WHERE experiment = ? AND request_id = ?').pluck();
     const getUnit = this.db.prepare('SELECT variant, value FROM exp_units WHERE experiment = ? AND unit_id = ?');
@@ -166,6 +129,8 @@ export class SqliteExperimentStore implements ExperimentStore {
       'UPDATE exp_arms SET n = n + ?, sum = sum + ?, sumsq = sumsq + ? WHERE experiment = ? AND variant = ?',
     );
     const binary = experiment.metric === 'binary';
+    // IMMEDIATE: the write lock before the first read, so that a unit new to the experiment is
+    // inserted (and counted) by this transaction or by the writer thread's, never by both
     return this.db.transaction((): OutcomeResult => {
       const unmatched: number[] = [];
       for (const [i, item] of items.entries()) {
@@ -191,10 +156,11 @@ export class SqliteExperimentStore implements ExperimentStore {
         arm.run(joined, next - unit.value, next * next - unit.value * unit.value, name, unit.variant);
       }
       return { accepted: items.length - unmatched.length, unmatched };
-    })();
+    }).immediate();
   }
 
   async totals(name: string): Promise<ArmTotals[]> {
+    await this.writer?.flush();
     return this.db
       .prepare('SELECT variant, n, sum, sumsq, msprt_p FROM exp_arms WHERE experiment = ?')
       .all(name) as ArmTotals[];
@@ -204,10 +170,12 @@ export class SqliteExperimentStore implements ExperimentStore {
     const st = this.db.prepare('UPDATE exp_arms SET msprt_p = min(msprt_p, ?) WHERE experiment = ? AND variant = ?');
     this.db.transaction(() => {
       for (const [variant, p] of values) st.run(p, name, variant);
-    })();
+    }).immediate();
   }
 
+  /** Commits the exposures handed over, stops the writer thread and closes the connection. */
   async close(): Promise<void> {
+    await this.writer?.close();
     this.db.close();
   }
 }

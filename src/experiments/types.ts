@@ -86,7 +86,11 @@ export interface ExperimentStore {
   get(name: string): Promise<Experiment | undefined>;
   list(): Promise<Experiment[]>;
   stop(name: string, at: string): Promise<Experiment>;
-  /** Records exposures: new units join their arm (n + 1); request ids map to units. */
+  /**
+   * Records exposures: new units join their arm (n + 1); request ids map to units (the first mapping
+   * of an id wins). Resolves once they are written. Calls may overlap; their writes apply in call
+   * order, and `recordOutcomes` and `totals` see every exposure of calls made before them.
+   */
   expose(experiment: Experiment, exposures: Exposure[]): Promise<void>;
   /**
    * Folds outcomes in, all or nothing: `unitFor` maps a request id to its unit, a value updates the

@@ -10,7 +10,7 @@ let x: Experiments;
 
 beforeEach(async () => {
   ({ home, cleanup } = await tempHome());
-  x = await openExperiments({ home, reloadMs: 50 });
+  x = await openExperiments({ home, reloadMs: 50, flushMs: 100 });
 });
 afterEach(async () => {
   await x.close();
@@ -115,16 +115,16 @@ describe('routing requests', () => {
 
   it('joins outcomes to every request id, however the writes were batched', async () => {
     await x.create({ ...base, metric: 'continuous' });
-    // past the size that flushes at once (2048 rows: full INSERTs of 128 and a remainder), then a
-    // remainder that the timer writes, then one written by recordOutcomes' own flush
-    for (let i = 0; i < 2100; i++) x.route('ranker', { 'x-user-id': `user-${i % 300}` }, `req-${i}`);
+    // past the size that flushes at once (8192), then a remainder that the timer writes, then one
+    // written by recordOutcomes' own flush
+    for (let i = 0; i < 8300; i++) x.route('ranker', { 'x-user-id': `user-${i % 300}` }, `req-${i}`);
     await new Promise((r) => setTimeout(r, 250));
-    for (let i = 2100; i < 2201; i++) x.route('ranker', { 'x-user-id': `user-${i % 300}` }, `req-${i}`);
-    const outcomes = Array.from({ length: 2201 }, (_, i) => ({ request_id: `req-${i}`, value: 1 }));
-    expect(await x.recordOutcomes('checkout', { outcomes })).toEqual({ accepted: 2201, unmatched: [] });
+    for (let i = 8300; i < 8401; i++) x.route('ranker', { 'x-user-id': `user-${i % 300}` }, `req-${i}`);
+    const outcomes = Array.from({ length: 8401 }, (_, i) => ({ request_id: `req-${i}`, value: 1 }));
+    expect(await x.recordOutcomes('checkout', { outcomes })).toEqual({ accepted: 8401, unmatched: [] });
     const r = await x.report('checkout');
     expect(r.variants.reduce((s, v) => s + v.n, 0)).toBe(300);
-    expect(r.variants.reduce((s, v) => s + v.n * v.mean, 0)).toBeCloseTo(2201, 9);
+    expect(r.variants.reduce((s, v) => s + v.n * v.mean, 0)).toBeCloseTo(8401, 9);
   });
 
   it('keeps the first unit of a request id sent twice, in one batch or across batches', async () => {

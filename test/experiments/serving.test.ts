@@ -47,7 +47,7 @@ describe('A/B experiments in the inference path', () => {
     const pinned = await http('POST', `${t.url}/v2/models/ranker/versions/2/infer`, body(3), { 'x-user-id': 'u1' });
     expect(pinned.headers.get('x-berth-variant')).toBeNull();
 
-    await new Promise((r) => setTimeout(r, 150)); // exposures are written in batches every 50 ms
+    await new Promise((r) => setTimeout(r, 150)); // exposures go in batches; outcomes and reports flush them first
     const posted = await http('POST', `${t.url}/api/v1/experiments/rank-ab/outcomes`, { outcomes });
     expect(posted.status, posted.text).toBe(200);
     expect(posted.json.unmatched).toEqual([]);
