@@ -86,10 +86,23 @@ function internal(message: string): BerthError {
   return new BerthError('INTERNAL', message);
 }
 
+/** The JSON of frozen parameter objects (a router's per-variant parameters), made once each. */
+const frozenParameters = new WeakMap<Parameters, string>();
+
 function encodeParameters(p: Parameters | undefined): string {
   if (p === undefined) return '';
-  for (const _ in p) return `,"parameters":${JSON.stringify(p)}`;
-  return '';
+  const frozen = Object.isFrozen(p);
+  if (frozen) {
+    const known = frozenParameters.get(p);
+    if (known !== undefined) return known;
+  }
+  let s = '';
+  for (const _ in p) {
+    s = `,"parameters":${JSON.stringify(p)}`;
+    break;
+  }
+  if (frozen) frozenParameters.set(p, s);
+  return s;
 }
 
 /** The JSON text of one output tensor: `{"name","datatype","shape","parameters"?,"data"}`. */

@@ -140,7 +140,9 @@ export async function runInference<T>(
     request = decoded;
     const loaded = await models.acquire(mv);
     const outputs = await loaded.run(decoded.inputs, decoded.outputs?.map((o) => o.name));
-    const parameters = route?.parameters ? { ...decoded.parameters, ...route.parameters } : decoded.parameters;
+    // a route's parameters are shared (frozen, their JSON cached): copied only to merge with the request's
+    const parameters =
+      route?.parameters === undefined ? decoded.parameters : decoded.parameters === undefined ? route.parameters : { ...decoded.parameters, ...route.parameters };
     const response: InferResponse = {
       modelName: mv.model,
       modelVersion: labels.version,
