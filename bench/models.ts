@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { buildModel } from '../src/onnx/index.js';
+import { mulberry32 } from '../test/random.js';
 
 /** A V2 input with flat row-major data, as the REST JSON body and the gRPC request both carry it. */
 export interface BenchInput {
@@ -21,16 +22,10 @@ export interface BenchModel {
   inputs: BenchInput[];
 }
 
-/** Deterministic pseudo-random numbers in [-1, 1) (mulberry32), so every run builds the same model. */
+/** Deterministic pseudo-random numbers in [-1, 1), so every run builds the same model. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  };
+  const next = mulberry32(seed);
+  return () => next() * 2 - 1;
 }
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;

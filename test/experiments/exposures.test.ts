@@ -7,6 +7,7 @@ import { assignVariant, type Experiment, Experiments, SqliteExperimentStore } fr
 import { startServer } from '../../src/server.js';
 import { identityModel } from '../fixtures/models.js';
 import { http, tempHome } from '../helpers.js';
+import { mulberry32 as rng } from '../random.js';
 
 let home: string;
 let cleanup: () => Promise<void>;
@@ -39,17 +40,6 @@ function unitsInDb(file: string): Map<string, number> {
   } finally {
     db.close();
   }
-}
-
-/** A small seeded generator, so each run interleaves the same way from the test's side. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('exposures written on the writer thread', () => {

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Experiments, SqliteExperimentStore } from '../../src/experiments/index.js';
-
-/** A small seeded generator (mulberry32), so the simulation is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../random.js';
 
 describe('looking at live reports', () => {
   it('A/A through the server path: peeking after every batch keeps the always-valid false-positive rate at alpha, the naive p-value does not', async () => {

@@ -6,18 +6,7 @@ import {
   msprtLogLikelihoodRatio,
   normalTwoSided,
 } from '../../../src/stats/ab/index.js';
-
-/** Seeded PRNG (mulberry32): the simulation is the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../random.js';
 
 /** Standard normal draws by Box–Muller. */
 function normals(rand: () => number): () => number {
