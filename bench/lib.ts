@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import { createServer } from 'node:net';
@@ -31,6 +31,9 @@ export function table(headers: string[], rows: (string | number)[][]): string {
 }
 
 export const hasWrk = () => spawnSync('wrk', ['--version']).error === undefined;
+
+/** Whether nghttp2's h2load (Debian: nghttp2-client) is installed. */
+export const hasH2load = () => spawnSync('h2load', ['--version']).error === undefined;
 
 const WRK_SCRIPT = `
 wrk.method = "POST"
@@ -164,6 +167,89 @@ export function grpcUnary(authority: string, path: string, message: Uint8Array):
       stream.end(frame);
     });
   return { call, close: () => session.close() };
+}
+
+/** One gRPC unary call (`frame` is the length-prefixed message); resolves with the bytes of its response frame, rejects unless grpc-status is 0. */
+export function grpcCheck(authority: string, path: string, frame: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(authority);
+    session.on('error', reject);
+    const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+    let bytes = 0;
+    let status: string | undefined;
+    let message: string | undefined;
+    const onStatus = (h: http2.IncomingHttpHeaders) => {
+      if (h['grpc-status'] === undefined) return;
+      status = String(h['grpc-status']);
+      message = h['grpc-message'] === undefined ? undefined : decodeURIComponent(String(h['grpc-message']));
+    };
+    stream.on('response', onStatus);
+    stream.on('trailers', onStatus);
+    stream.on('data', (d: Buffer) => {
+      bytes += d.length;
+    });
+    stream.on('error', reject);
+    stream.on('close', () => {
+      session.close();
+      if (status === '0') resolve(bytes);
+      else reject(new Error(`gRPC call failed: grpc-status ${status}${message ? ` (${message})` : ''}`));
+    });
+    stream.end(frame);
+  });
+}
+
+/** gRPC load shape: `concurrency` = connections x streams per connection, at most `maxStreams` streams on one connection. */
+export function grpcShape(concurrency: number, maxStreams: number): { connections: number; streams: number } {
+  const streams = Math.max(1, Math.min(concurrency, maxStreams));
+  return { connections: Math.max(1, Math.round(concurrency / streams)), streams };
+}
+
+/**
+ * Drives a gRPC unary method with h2load (nghttp2): `connections` HTTP/2 connections with `streams`
+ * concurrent streams each, every stream POSTing the same prebuilt frame. h2load knows HTTP, not gRPC:
+ * a failed call is an HTTP 200 whose trailers say grpc-status != 0, and it counts it as succeeded. A
+ * failed call carries no DATA frame, though, and every good answer to the same request is the same
+ * `responseBytes` long (measured by a checked call first), so the DATA bytes h2load received tell how
+ * many calls really succeeded: the shortfall is counted as errors.
+ */
+export function h2loadGrpc(opts: {
+  url: string;
+  frame: Buffer;
+  responseBytes: number;
+  connections: number;
+  streams: number;
+  seconds: number;
+}): LoadResult {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-h2load-'));
+  try {
+    const data = join(dir, 'request.bin');
+    const log = join(dir, 'requests.tsv');
+    writeFileSync(data, opts.frame);
+    const args = ['-t1', `-c${opts.connections}`, `-m${opts.streams}`, `-D${opts.seconds}`, '-d', data];
+    args.push('-H', 'content-type: application/grpc', '-H', 'te: trailers', '--log-file', log, opts.url);
+    const r = spawnSync('h2load', args, { encoding: 'utf8' });
+    const num = (re: RegExp) => {
+      const m = re.exec(r.stdout);
+      if (!m) throw new Error(`h2load output not understood (${re}): ${r.stderr || r.stdout}`);
+      return Number(m[1]);
+    };
+    const rps = num(/finished in [\d.]+m?s, ([\d.]+) req\/s/);
+    const done = num(/requests: \d+ total, \d+ started, (\d+) done/);
+    const httpErrors = num(/(\d+) failed/) + num(/(\d+) errored/) + num(/(\d+) timeout/);
+    const non2xx = num(/(\d+) 3xx/) + num(/(\d+) 4xx/) + num(/(\d+) 5xx/);
+    const dataBytes = num(/traffic: .*\((\d+)\) data/);
+    // Calls still in flight when time ran out may have delivered their DATA uncounted: hence min.
+    const answered = Math.min(done, Math.floor(dataBytes / opts.responseBytes));
+    const micros = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((line) => line.split('\t')[1] === '200')
+      .map((line) => Number(line.split('\t')[2]))
+      .sort((a, b) => a - b);
+    const pct = (p: number) => (micros[Math.min(micros.length - 1, Math.floor(p * micros.length))] ?? 0) / 1000;
+    return { rps, p50Ms: pct(0.5), p95Ms: pct(0.95), p99Ms: pct(0.99), errors: httpErrors + non2xx + (done - answered) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** A lean HTTP/1.1 keep-alive POST caller (node:http) sending the same body each time. */

@@ -110,13 +110,18 @@ function int64Value(v: string | number | undefined): number | string {
   return Number.isSafeInteger(n) ? n : String(v);
 }
 
+/** Whether a parameter map has any entry (without allocating its key list: most maps are empty). */
+function hasEntries(map: Record<string, InferParameterMsg> | undefined): map is Record<string, InferParameterMsg> {
+  if (map === undefined) return false;
+  for (const _ in map) return true;
+  return false;
+}
+
 /** InferParameter map -> protocol Parameters. */
 export function toParameters(map: Record<string, InferParameterMsg> | undefined): Parameters | undefined {
-  if (map === undefined) return undefined;
-  const keys = Object.keys(map);
-  if (keys.length === 0) return undefined;
+  if (!hasEntries(map)) return undefined;
   const out: Parameters = {};
-  for (const k of keys) {
+  for (const k of Object.keys(map)) {
     const p = map[k]!;
     switch (p.parameter_choice) {
       case 'bool_param':
@@ -141,10 +146,13 @@ export function toParameters(map: Record<string, InferParameterMsg> | undefined)
   return out;
 }
 
+/** One shared empty map for the many tensors and answers without parameters (encoders only read it). */
+const NO_PARAMETERS: Record<string, InferParameterMsg> = Object.freeze({});
+
 /** Protocol Parameters -> InferParameter map. */
 export function fromParameters(p: Parameters | undefined): Record<string, InferParameterMsg> {
+  if (p === undefined) return NO_PARAMETERS;
   const out: Record<string, InferParameterMsg> = {};
-  if (p === undefined) return out;
   for (const [k, v] of Object.entries(p)) {
     if (typeof v === 'boolean') out[k] = { bool_param: v };
     else if (typeof v === 'string') out[k] = { string_param: v };
@@ -191,7 +199,7 @@ export function decodeModelInferRequest(msg: ModelInferRequestMsg): InferRequest
   }
   const body = {
     ...(msg.id ? { id: msg.id } : {}),
-    ...(msg.parameters && Object.keys(msg.parameters).length > 0 ? { parameters: toParameters(msg.parameters) } : {}),
+    ...(hasEntries(msg.parameters) ? { parameters: toParameters(msg.parameters) } : {}),
     inputs: inputs.map((t) => {
       const field = t.datatype !== undefined && (DATATYPES as readonly string[]).includes(t.datatype) ? FIELD[t.datatype as Datatype] : null;
       const params = toParameters(t.parameters);

@@ -18,10 +18,10 @@ import { bearerSecret, type Role, type Tokens } from '../../auth/index.js';
 import { BerthError, ErrorCodes } from '../../errors.js';
 import type { ServerMetrics } from '../../monitor/metrics.js';
 import type { Registry } from '../../registry/index.js';
-import { describeModel, type InferDeps, runInference } from '../infer.js';
+import { type CallHeaders, describeModel, type InferDeps, runInference } from '../infer.js';
 import type { ModelManager } from '../models.js';
 import { decodeModelInferRequest, encodeModelInferResponse, type ModelInferRequestMsg } from './messages.js';
-import { inferenceService } from './proto.js';
+import { inferenceServiceDefinition } from './codec.js';
 
 export interface GrpcServerOptions {
   host: string;
@@ -71,12 +71,13 @@ function toStatus(e: unknown, log: Logger, method: string): { code: status; deta
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningGrpcServer> {
   const { models, registry, metrics, tokens, logger } = opts;
 
-  const authorize = async (metadata: Metadata, role: Role | null): Promise<void> => {
-    if (role === null || !(await opts.authRequired())) return;
+  const authorize = (metadata: Metadata, role: Role) => async (required: boolean): Promise<void> => {
+    if (!required) return;
     const value = metadata.get('authorization')[0];
     await tokens.authorize(bearerSecret(typeof value === 'string' ? value : value?.toString('utf8')), role);
   };
 
+  // One promise chain per call: auth (unless the method is open), the handler, the answer.
   const unary =
     <Req>(method: string, role: Role | null, handler: (request: Req, call: ServerUnaryCall<Req, unknown>) => Promise<unknown>): handleUnaryCall<Req, unknown> =>
     (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>): void => {
@@ -84,21 +85,21 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
       const debug = (code: status) => {
         if (logger.isLevelEnabled('debug')) logger.debug({ method, code: status[code], ms: performance.now() - started }, 'grpc call');
       };
-      authorize(call.metadata, role)
-        .then(() => handler(call.request, call))
-        .then(
-          (value) => {
-            debug(status.OK);
-            callback(null, value);
-          },
-          (e: unknown) => {
-            const s = toStatus(e, logger, method);
-            debug(s.code);
-            callback(s);
-          },
-        );
+      const run = () => handler(call.request, call);
+      (role === null ? Promise.resolve().then(run) : opts.authRequired().then(authorize(call.metadata, role)).then(run)).then(
+        (value) => {
+          debug(status.OK);
+          callback(null, value);
+        },
+        (e: unknown) => {
+          const s = toStatus(e, logger, method);
+          debug(s.code);
+          callback(s);
+        },
+      );
     };
 
+  const inferDeps: InferDeps = { models, metrics, features: opts.features, router: opts.router, observers: opts.observers };
   const modelName = (name: string | undefined): string => name ?? '';
   const version = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
 
@@ -121,13 +122,18 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     }),
     ModelInfer: unary('ModelInfer', 'read', async (req: ModelInferRequestMsg, call) => {
       const raw = (req.raw_input_contents?.length ?? 0) > 0;
+      let headers: CallHeaders | undefined;
       const { answer } = await runInference(
-        { models, metrics, features: opts.features, router: opts.router, observers: opts.observers },
+        inferDeps,
         {
           model: modelName(req.model_name),
           version: version(req.model_version),
           requestId: req.id || undefined,
-          headers: metadataHeaders(call.metadata),
+          // built on first use: only routing reads them
+          get headers() {
+            headers ??= metadataHeaders(call.metadata);
+            return headers;
+          },
         },
         () => decodeModelInferRequest(req),
         (res) => encodeModelInferResponse(res, raw),
@@ -139,8 +145,10 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
   const server = new Server({
     'grpc.max_receive_message_length': opts.maxMessageBytes,
     'grpc.max_send_message_length': -1,
+    // channelz keeps per-call and per-connection counters and timestamps that nothing here reads
+    'grpc.enable_channelz': 0,
   });
-  server.addService(inferenceService().service, implementation);
+  server.addService(inferenceServiceDefinition(), implementation);
   const target = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(target, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
@@ -163,8 +171,12 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
 }
 
 /** gRPC metadata as header-like strings (binary `-bin` entries are left out). */
-function metadataHeaders(metadata: Metadata): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(metadata.getMap())) if (typeof v === 'string') out[k] = v;
+function metadataHeaders(metadata: Metadata): CallHeaders {
+  const map = metadata.getMap();
+  const out: CallHeaders = {};
+  for (const k in map) {
+    const v = map[k];
+    if (typeof v === 'string') out[k] = v;
+  }
   return out;
 }
