@@ -11,6 +11,7 @@
 // per-request latency, from the request's first byte written to the answer's last byte read: the
 // end-to-end time a client sees, network and HTTP parsing included. "server" is the server's own time
 // per request (Fastify onRequest to onResponse), to tell server time from client and network time.
+// Every case first runs a 3 s closed-loop warm-up (see warmUp) and 1 s at its rate, unmeasured.
 // The "HTTP floor" row is the same server answering a precomputed answer of the 1 x 50 size: what
 // Node and Fastify alone cost on this machine at that rate.
 // Without wrk, a Node client in this process sends at evenly spaced scheduled times and measures from
@@ -144,6 +145,23 @@ end
   return { p50, p99, rps: requests / (durationUs / 1e6), errors, client: 'wrk' };
 }
 
+/**
+ * Warm-up before a case is measured: 3 s of closed-loop requests as fast as the server answers (tens of
+ * thousands), so that V8 has optimized the request path and SQLite's pages are cached; then the case
+ * runs its 1 s warm-up at the target rate. Without it the first seconds of a fresh server (code not yet
+ * optimized) dominate the p99 of a 5 s run at 1,000 req/s.
+ */
+async function warmUp(dir: string, url: string, body: string): Promise<void> {
+  if (WRK === undefined) {
+    await nodeLoad(url, body, 2000, 3);
+    return;
+  }
+  const script = join(dir, 'warm.lua');
+  writeFileSync(script, `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [==[${body}]==]\n`);
+  const run = spawnSync(WRK, ['-t1', '-c4', '-d3s', '-s', script, url], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`wrk warm-up failed: ${run.stderr || run.stdout}`);
+}
+
 /** Fallback: sends at evenly spaced scheduled times; latency counts from the scheduled time. */
 async function nodeLoad(url: string, body: string, rate: number, seconds: number): Promise<LoadStats> {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -198,11 +216,11 @@ async function nodeLoad(url: string, body: string, rate: number, seconds: number
  * times every request itself; `timing()` returns its p50/p99 in µs since the last call.
  */
 async function startFeatureServer(home: string, online: string | undefined): Promise<{ url: string; timing(): Promise<{ p50: number; p99: number }>; stop(): void }> {
-  const script = join(home, 'server.mts');
+  const script = join(home, 'server.mjs');
   writeFileSync(
     script,
     `import Fastify from ${JSON.stringify(createRequire(import.meta.url).resolve('fastify'))};
-import { featuresPlugin } from ${JSON.stringify(join(ROOT, 'src', 'features', 'index.ts'))};
+import { featuresPlugin } from ${JSON.stringify(join(ROOT, 'dist', 'features', 'index.js'))};
 const app = Fastify();
 const started = new WeakMap();
 let times = [];
@@ -216,7 +234,8 @@ await app.register(featuresPlugin, { home: ${JSON.stringify(home)}, onlineStore:
 const url = await app.listen({ host: '127.0.0.1', port: 0 });
 console.log('LISTENING ' + url);`,
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  // the built code, as `berth serve` runs it (npm run bench builds first), not TypeScript through tsx
+  const child = spawn(process.execPath, [script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       const m = /LISTENING (\S+)/.exec(d.toString());
@@ -290,6 +309,7 @@ export async function featuresBench(args: string[]): Promise<void> {
           for (const c of cases) {
             const ids = Array.from({ length: c.n }, (_, i) => (i * 97) % ONLINE_ENTITIES);
             const body = JSON.stringify({ feature_service: 'all50', entities: { driver_id: ids } });
+            await warmUp(dir, `${server.url}${c.path}`, body);
             const warm = await steadyLoad(dir, `${server.url}${c.path}`, body, c.rate, 1);
             await server.timing();
             const r = await steadyLoad(dir, `${server.url}${c.path}`, body, c.rate, seconds, warm.p50);
