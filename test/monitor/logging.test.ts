@@ -48,9 +48,11 @@ describe('prediction logging', () => {
         expect((await http('POST', `${t.url}/v2/models/weather/infer`, body(rows), { 'x-request-id': id })).status).toBe(200);
       await infer('before', [RAINY, RAINY, RAINY]);
       await m.flush();
-      // the writer dies before the next drain's pages reach it: those rows are lost, and counted
-      store.crashWriter();
+      // the call is only queued (no timer drain for an hour, fewer rows than a drain slice); the writer
+      // is told to crash and the flush posts the call's page in the same turn of the event loop, before
+      // the main thread can learn of the exit: the page goes to the dying writer, is lost, and counted
       await infer('lost', [RAINY, RAINY]);
+      store.crashWriter();
       await m.flush();
       expect((await http('GET', `${t.url}/metrics`)).text).toContain('berth_prediction_log_dropped_total{model="weather"} 2');
       // the next drain starts a new writer
