@@ -1,6 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { workerEntry } from '../runtime/index.js';
+import { startThread } from '../runtime/index.js';
 import { batchBytes, batchSize, type ExposureBatch, type ExposureThreadInit, type FromExposureThread, type ToExposureThread } from './exposures.js';
 
 /** Bytes of batches posted to the writer thread and not yet committed, beyond which batches wait on the main thread. */
@@ -119,20 +119,14 @@ export class ExposureWriter {
   /** The running writer, started if there is none. */
   private writer(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const { entry, eval: isEval } = workerEntry(import.meta.url, './exposure-thread.js');
-    const w = new Worker(entry, { eval: isEval, workerData: { path: this.path } satisfies ExposureThreadInit, execArgv: [] });
-    // referenced only while batches are in flight: an idle writer must not keep the process alive
-    w.unref();
+    const { worker: w, exited } = startThread<FromExposureThread>(import.meta.url, './exposure-thread.js', { path: this.path } satisfies ExposureThreadInit, {
+      message: (m) => this.onAnswer(m),
+      exit: (code) => this.onExit(w, code),
+      error: (e) => this.opts.logger?.error({ err: e.message }, 'experiments exposure writer failed'),
+    });
     this.worker = w;
     this.starts++;
-    this.exited = new Promise((resolve) => {
-      w.on('exit', (code) => {
-        this.onExit(w, code);
-        resolve();
-      });
-    });
-    w.on('message', (m: FromExposureThread) => this.onAnswer(m));
-    w.on('error', (e) => this.opts.logger?.error({ err: e.message }, 'experiments exposure writer failed'));
+    this.exited = exited;
     return w;
   }
 

@@ -14,7 +14,7 @@ export { type CacheOptions, CachingModel, cacheKey } from './cache.js';
 export { OnnxRuntime, type OnnxRuntimeOptions } from './onnx.js';
 export { defaultWorkerCount, WorkerPoolRuntime, type WorkerPoolOptions } from './pool.js';
 export { datatypeFromOrt, fromOrtTensor, ortTypeOf, toOrtTensor } from './tensors.js';
-export { type WorkerEntry, workerEntry } from './thread.js';
+export { startThread, type ThreadEvents, type WorkerEntry, workerEntry } from './thread.js';
 export type { LoadedModel, ModelRuntime } from './types.js';
 
 /** Reads a model's signature (loading it, then releasing the session); INVALID_MODEL if ORT rejects it. */

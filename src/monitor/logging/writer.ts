@@ -1,6 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { workerEntry } from '../../runtime/index.js';
+import { startThread } from '../../runtime/index.js';
 import type { PageBuilder } from './page.js';
 import type { FeedbackRow, FromWriter, PageMessage, ToWriter, WriterInit } from './schema.js';
 
@@ -128,20 +128,14 @@ export class LogWriter {
   /** The running writer, started if there is none. */
   private writer(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const { entry, eval: isEval } = workerEntry(import.meta.url, './writer-thread.js');
-    const w = new Worker(entry, { eval: isEval, workerData: { dir: this.dir } satisfies WriterInit, execArgv: [] });
-    // referenced only while writes are in flight: an idle writer must not keep the process alive
-    w.unref();
+    const { worker: w, exited } = startThread<FromWriter>(import.meta.url, './writer-thread.js', { dir: this.dir } satisfies WriterInit, {
+      message: (m) => this.answer(m),
+      exit: (code) => this.exited(w, code),
+      error: (e) => this.opts.logger?.error({ err: e.message }, 'prediction log writer failed'),
+    });
     this.worker = w;
     this.started = Date.now();
-    this.exitedPromise = new Promise((resolve) => {
-      w.on('exit', (code) => {
-        this.exited(w, code);
-        resolve();
-      });
-    });
-    w.on('message', (m: FromWriter) => this.answer(m));
-    w.on('error', (e) => this.opts.logger?.error({ err: e.message }, 'prediction log writer failed'));
+    this.exitedPromise = exited;
     return w;
   }
 
